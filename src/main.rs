@@ -1,0 +1,171 @@
+//! The `corroborate` command: parses arguments, calls the library, prints the
+//! outcome and sets the exit code (0 clean, 1 findings at or above `--fail-on`,
+//! 2 bad usage, configuration or input).
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, Command, RulesCommand};
+use corroborate::pipeline;
+use corroborate::rules::RuleSet;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.quiet, cli.verbose);
+    match execute(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            let mut message = format!("error: {error}");
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                message.push_str(&format!("\n  caused by: {cause}"));
+                source = cause.source();
+            }
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_env("CORROBORATE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("corroborate={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .init();
+}
+
+fn execute(command: Command) -> corroborate::Result<ExitCode> {
+    match command {
+        Command::Run(args) => {
+            let config = cli::resolve(args.inputs, args.out, args.strict, args.fail_on)?;
+            let report = pipeline::run(&config)?;
+            tracing::info!(
+                "{} findings ({}), {} rejected rows; outputs in {}",
+                report.findings.len(),
+                pipeline::severity_summary(&report.findings),
+                report.rejects,
+                config.out.display()
+            );
+            Ok(if report.failed_threshold {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Validate(inputs) => {
+            let config = cli::resolve(inputs, None, false, None)?;
+            let rules = RuleSet::load(config.rules_dir.as_deref())?;
+            let loaded = pipeline::load(&config, &rules)?;
+            let mut stdout = std::io::stdout().lock();
+            let write_error = |source| corroborate::Error::Write {
+                path: "standard output".into(),
+                source,
+            };
+            for file in &loaded.files {
+                writeln!(
+                    stdout,
+                    "{}\t{}\t{}\t{} read\t{} rejected",
+                    file.kind.as_str(),
+                    file.format.as_str(),
+                    file.path,
+                    file.rows_read,
+                    file.rows_rejected
+                )
+                .map_err(write_error)?;
+            }
+            for reject in &loaded.rejects {
+                writeln!(stdout, "rejected: {reject}").map_err(write_error)?;
+            }
+            Ok(if loaded.rejects.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Rules(RulesCommand::List { rules }) => {
+            let rules = RuleSet::load(rules.as_deref())?;
+            let mut stdout = std::io::stdout().lock();
+            for rule in rules.rules.values() {
+                let state = if rule.enabled { "enabled" } else { "disabled" };
+                let subject = serde_json::to_value(rule.subject).unwrap_or_default();
+                writeln!(
+                    stdout,
+                    "{:<32} {:<8} {:<8} {:<8} {}",
+                    rule.id,
+                    rule.severity,
+                    subject.as_str().unwrap_or(""),
+                    state,
+                    rule.title
+                )
+                .map_err(|source| corroborate::Error::Write {
+                    path: "standard output".into(),
+                    source,
+                })?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rules(RulesCommand::Check { dir }) => {
+            let rules = RuleSet::load(Some(&dir))?;
+            let overridden = rules
+                .rules
+                .values()
+                .filter(|rule| rule.source != "built-in")
+                .count();
+            println!(
+                "{}: {overridden} rule file(s) checked, no problems",
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { finding_id, out } => explain(&finding_id, &out),
+    }
+}
+
+fn explain(finding_id: &str, out: &std::path::Path) -> corroborate::Result<ExitCode> {
+    let path = out.join("findings.jsonl");
+    let text = std::fs::read_to_string(&path).map_err(|source| corroborate::Error::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let finding = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|finding| finding["finding_id"] == finding_id)
+        .ok_or_else(|| {
+            corroborate::Error::Config(format!(
+                "finding `{finding_id}` not found in `{}`",
+                path.display()
+            ))
+        })?;
+    let rules = RuleSet::load(None)?;
+    let pretty = serde_json::to_string_pretty(&finding).unwrap_or_default();
+    println!("{pretty}");
+    if let Some(rule) = finding["rule"].as_str().and_then(|id| rules.rules.get(id)) {
+        println!(
+            "\n{} ({})\n\nWhat it detects: {}\n\nWhy it matters: {}\n\nKnown false positives: {}\n\nEvidence: {}",
+            rule.title,
+            rule.id,
+            rule.docs.detects,
+            rule.docs.why,
+            rule.docs.false_positives,
+            rule.docs.evidence
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,3 @@
+//! Matching requests to grants: action globs, path globs and method lists.
+
+pub mod pattern;
