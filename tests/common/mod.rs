@@ -64,11 +64,18 @@ impl Scenario {
         pipeline::run(&self.config)
     }
 
-    /// Runs the main job, which must succeed, and returns the findings of `rule`
-    /// as readable keys (see [`key_text`]), sorted.
-    pub fn keys_of(&self, rule: &str) -> Vec<String> {
+    /// Runs the main job, which must succeed without rejecting any row, so a
+    /// typo in a test's input cannot make a negative test pass vacuously.
+    pub fn run_clean(&self) -> RunReport {
         let report = self.run().expect("run succeeds");
-        keys_of(&report.findings, rule)
+        assert_eq!(report.rejects, 0, "the scenario's inputs had rejected rows; see {}", self.out().join("rejects.csv").display());
+        report
+    }
+
+    /// Runs the main job with [`Scenario::run_clean`] and returns the findings of
+    /// `rule` as readable keys (see [`key_text`]), sorted.
+    pub fn keys_of(&self, rule: &str) -> Vec<String> {
+        keys_of(&self.run_clean().findings, rule)
     }
 
     pub fn out(&self) -> &Path {
