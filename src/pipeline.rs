@@ -32,7 +32,7 @@ pub struct Loaded {
     pub rejects: Vec<Reject>,
 }
 
-/// What a finished run reports back to the command line.
+/// The outcome of a finished run, for the command line.
 #[derive(Debug)]
 pub struct RunReport {
     pub findings: Vec<Finding>,

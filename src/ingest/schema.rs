@@ -12,7 +12,7 @@ pub enum InputKind {
 }
 
 impl InputKind {
-    /// The name used in the manifest and in messages.
+    /// Returns the name used in the manifest and in messages.
     pub fn as_str(self) -> &'static str {
         match self {
             InputKind::Tests => "tests",
@@ -22,7 +22,7 @@ impl InputKind {
         }
     }
 
-    /// The native columns of this kind, in the fixed order readers fill them in.
+    /// Returns the native columns of this kind, in the fixed order readers fill them in.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             InputKind::Tests => TEST_COLUMNS,
@@ -32,7 +32,7 @@ impl InputKind {
         }
     }
 
-    /// The index of a native column, matching case-insensitively.
+    /// Finds the index of a native column, matching case-insensitively.
     pub fn column_index(self, name: &str) -> Option<usize> {
         let name = name.trim();
         self.columns()
@@ -160,8 +160,8 @@ pub const EXCEPTION_COLUMNS: &[&str] = &[
     "ticket",
 ];
 
-/// The index of `name` in `columns`, evaluated at compile time so a misspelt
-/// column constant fails the build.
+/// Finds the index of `name` in `columns`. It runs at compile time, so a
+/// misspelt column constant fails the build.
 pub const fn column(columns: &[&str], name: &str) -> usize {
     let mut index = 0;
     while index < columns.len() {

@@ -33,12 +33,12 @@ pub struct AccessKey {
     pub user_agent: String,
     /// Lower-cased.
     pub auth_path: String,
-    /// Which interval between the identity's grant and credential boundaries the
-    /// events fall in (see `Inventory::boundaries`).
+    /// Index of the interval between the identity's grant and credential
+    /// boundaries that the events fall in (see `Inventory::boundaries`).
     pub segment: u32,
 }
 
-/// What the events behind one summary row add up to.
+/// Totals of the events behind one summary row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessStats {
     pub count: u64,

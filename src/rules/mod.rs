@@ -78,7 +78,7 @@ const PLACEHOLDERS: &[&str] = &[
     "detail",
 ];
 
-/// What a finding is about.
+/// The kind of thing a finding is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Subject {
@@ -113,7 +113,7 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// The severity of a finding in `environment` whose evidence has at most `risk`.
+    /// Computes the severity of a finding in `environment` whose evidence has at most `risk`.
     pub fn severity_for(&self, base: Severity, environment: &str, risk: Option<Risk>) -> Severity {
         let mut severity = base;
         let cap = self.raise_max.max(base);
@@ -130,7 +130,7 @@ impl Rule {
         severity
     }
 
-    /// The framework control ids, OWASP NHI first.
+    /// Lists the framework control ids, OWASP NHI first.
     pub fn frameworks(&self) -> Vec<String> {
         self.owasp_nhi
             .iter()
@@ -223,7 +223,7 @@ impl RuleSet {
         })
     }
 
-    /// The enabled rules, by id.
+    /// Iterates over the enabled rules, by id.
     pub fn enabled(&self) -> impl Iterator<Item = &Rule> {
         self.rules.values().filter(|rule| rule.enabled)
     }
@@ -552,7 +552,7 @@ fn parse_spanned<T>(
     parsed
 }
 
-/// The 1-based line of a byte offset.
+/// Returns the 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
@@ -581,7 +581,7 @@ impl Problems {
             Ok(value) => Some(value),
             Err(error) => {
                 let line = error.span().map_or(1, |span| line_of(text, span.start));
-                self.add(origin, line, error.message().trim().to_string());
+                self.add(origin, line, error.message().trim().replace("\n", "; "));
                 None
             }
         }
