@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
+use corroborate::ingest::InputKind;
+use corroborate::ingest::import::{ImportConfig, ImportFormat};
 use corroborate::model::{Severity, Timestamp};
+use corroborate::pipeline::summarize::{ALL_TIME, SummarizeConfig};
 use corroborate::{Error, Result, RunConfig};
 
 /// Correlates API test results, access logs and entitlement exports of
@@ -32,16 +35,21 @@ pub enum Command {
     Run(RunArgs),
     /// Read the inputs and report row counts and rejects; write nothing.
     Validate(InputArgs),
+    /// Reduce a batch of access logs (e.g. one day) to a Parquet summary that `run --summaries` merges.
+    Summarize(SummarizeArgs),
     /// List or check rule files.
     #[command(subcommand)]
     Rules(RulesCommand),
-    /// Print one finding, its evidence and its rule's documentation from an output folder.
+    /// Print one finding, its evidence, its register history and its rule's documentation.
     Explain {
         /// The finding's id, as in findings.csv.
         finding_id: String,
         /// The output folder of the run.
         #[arg(long, default_value = "out")]
         out: PathBuf,
+        /// A folder of rule files overriding the built-in ones, for the rule's documentation.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
     },
 }
 
@@ -69,9 +77,22 @@ pub struct InputArgs {
     /// Access logs: a file, folder or glob (repeatable).
     #[arg(long, value_name = "PATH")]
     pub logs: Vec<String>,
+    /// Access log summaries written by `corroborate summarize`: a file, folder or glob
+    /// (repeatable); merged with --logs.
+    #[arg(long, value_name = "PATH")]
+    pub summaries: Vec<String>,
     /// Entitlement exports: a file, folder or glob (repeatable).
     #[arg(long, value_name = "PATH")]
     pub entitlements: Vec<String>,
+    /// Approved exceptions (docs/register.md): a file, folder or glob (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub exceptions: Vec<String>,
+    /// The previous register.csv to merge with (default: register.csv in the --out folder, if present).
+    #[arg(long, value_name = "FILE")]
+    pub register: Option<PathBuf>,
+    /// A CSV file with the columns `service` and `owner`, naming owners of service findings.
+    #[arg(long, value_name = "FILE")]
+    pub owners: Option<PathBuf>,
     /// A folder of rule files overriding the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub rules: Option<PathBuf>,
@@ -87,6 +108,38 @@ pub struct InputArgs {
     /// A TOML file with any of these settings; flags given on the command line win.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub imports: ImportArgs,
+}
+
+/// How foreign exports are read (docs/formats.md).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Foreign formats")]
+pub struct ImportArgs {
+    /// The format of the --tests files: auto (tell by content), native, newman, junit or mapping.
+    #[arg(long, value_name = "FORMAT")]
+    pub tests_format: Option<String>,
+    /// The format of the --logs files: auto (tell by content), native, cloudtrail, k8s-audit, ocsf or mapping.
+    #[arg(long, value_name = "FORMAT")]
+    pub logs_format: Option<String>,
+    /// The format of the --entitlements files: auto (tell by content), native, aws-iam, k8s-rbac or mapping.
+    #[arg(long, value_name = "FORMAT")]
+    pub entitlements_format: Option<String>,
+    /// A TOML mapping file for test results: columns of other exports, and the patterns that take identity, credential state and expected outcome from Newman and JUnit test names.
+    #[arg(long, value_name = "FILE")]
+    pub tests_mapping: Option<PathBuf>,
+    /// A TOML mapping file turning another CSV, JSON or text log into access log columns.
+    #[arg(long, value_name = "FILE")]
+    pub logs_mapping: Option<PathBuf>,
+    /// A TOML mapping file turning another CSV or JSON export into entitlement columns.
+    #[arg(long, value_name = "FILE")]
+    pub entitlements_mapping: Option<PathBuf>,
+    /// A CSV file of `account_id,environment` rows (or TOML) naming the environment of AWS accounts and Kubernetes clusters; unmapped ones are their own environment.
+    #[arg(long, value_name = "FILE")]
+    pub account_environments: Option<PathBuf>,
+    /// An IAM credential report (CSV or the get-credential-report JSON) or list-access-keys JSON, read as entitlements for access keys (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub credential_report: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -113,7 +166,13 @@ struct ConfigFile {
     #[serde(default)]
     logs: OneOrMany,
     #[serde(default)]
+    summaries: OneOrMany,
+    #[serde(default)]
     entitlements: OneOrMany,
+    #[serde(default)]
+    exceptions: OneOrMany,
+    register: Option<PathBuf>,
+    owners: Option<PathBuf>,
     rules: Option<PathBuf>,
     out: Option<PathBuf>,
     as_of: Option<String>,
@@ -121,6 +180,70 @@ struct ConfigFile {
     until: Option<String>,
     strict: Option<bool>,
     fail_on: Option<String>,
+    tests_format: Option<String>,
+    logs_format: Option<String>,
+    entitlements_format: Option<String>,
+    tests_mapping: Option<PathBuf>,
+    logs_mapping: Option<PathBuf>,
+    entitlements_mapping: Option<PathBuf>,
+    account_environments: Option<PathBuf>,
+    #[serde(default)]
+    credential_report: OneOrMany,
+}
+
+/// The foreign-format settings of a config file.
+struct ImportSettings {
+    tests_format: Option<String>,
+    logs_format: Option<String>,
+    entitlements_format: Option<String>,
+    tests_mapping: Option<PathBuf>,
+    logs_mapping: Option<PathBuf>,
+    entitlements_mapping: Option<PathBuf>,
+    account_environments: Option<PathBuf>,
+    credential_report: OneOrMany,
+}
+
+/// Resolves the format flags and settings; flags win, and paths in the config
+/// file are relative to its folder.
+fn resolve_imports(args: ImportArgs, file: ImportSettings, base: &Path) -> Result<ImportConfig> {
+    let path = |flag: Option<PathBuf>, from_file: Option<PathBuf>| {
+        flag.or(from_file.map(|path| PathBuf::from(relative_to(base, path.display().to_string()))))
+    };
+    let format = |kind: InputKind, flag: Option<String>, from_file: Option<String>| {
+        let Some(text) = flag.or(from_file) else {
+            return Ok(ImportFormat::Auto);
+        };
+        match ImportFormat::parse(&text) {
+            Some(format) if format.fits(kind) => Ok(format),
+            _ => Err(Error::Config(format!(
+                "invalid --{}-format `{text}`; expected one of: {}",
+                kind.as_str(),
+                ImportFormat::expected_for(kind)
+            ))),
+        }
+    };
+    let mut imports = ImportConfig::default();
+    imports.tests.format = format(InputKind::Tests, args.tests_format, file.tests_format)?;
+    imports.logs.format = format(InputKind::Logs, args.logs_format, file.logs_format)?;
+    imports.entitlements.format = format(
+        InputKind::Entitlements,
+        args.entitlements_format,
+        file.entitlements_format,
+    )?;
+    imports.tests.mapping = path(args.tests_mapping, file.tests_mapping);
+    imports.logs.mapping = path(args.logs_mapping, file.logs_mapping);
+    imports.entitlements.mapping = path(args.entitlements_mapping, file.entitlements_mapping);
+    imports.account_environments = path(args.account_environments, file.account_environments);
+    imports.credential_reports = if args.credential_report.is_empty() {
+        file.credential_report
+            .into_vec()
+            .into_iter()
+            .map(|path| PathBuf::from(relative_to(base, path)))
+            .collect()
+    } else {
+        args.credential_report
+    };
+    Ok(imports)
 }
 
 /// A path setting that may be one string or a list.
@@ -206,7 +329,14 @@ pub fn resolve(
     let mut config = RunConfig::new(out, as_of);
     config.tests = paths(inputs.tests, file.tests);
     config.logs = paths(inputs.logs, file.logs);
+    config.summaries = paths(inputs.summaries, file.summaries);
     config.entitlements = paths(inputs.entitlements, file.entitlements);
+    config.exceptions = paths(inputs.exceptions, file.exceptions);
+    let file_path = |path: Option<PathBuf>| {
+        path.map(|path| PathBuf::from(relative_to(&base, path.display().to_string())))
+    };
+    config.register = inputs.register.or(file_path(file.register));
+    config.owners = inputs.owners.or(file_path(file.owners));
     config.rules_dir = inputs.rules.or(file
         .rules
         .map(|path| PathBuf::from(relative_to(&base, path.display().to_string()))));
@@ -223,6 +353,17 @@ pub fn resolve(
         )));
     }
     config.strict = strict || file.strict.unwrap_or(false);
+    let import_settings = ImportSettings {
+        tests_format: file.tests_format,
+        logs_format: file.logs_format,
+        entitlements_format: file.entitlements_format,
+        tests_mapping: file.tests_mapping,
+        logs_mapping: file.logs_mapping,
+        entitlements_mapping: file.entitlements_mapping,
+        account_environments: file.account_environments,
+        credential_report: file.credential_report,
+    };
+    config.imports = resolve_imports(inputs.imports, import_settings, &base)?;
     if let Some(text) = fail_on.or(file.fail_on) {
         let severity = Severity::parse(&text).ok_or_else(|| {
             Error::Config(format!(
@@ -233,4 +374,61 @@ pub fn resolve(
         config.fail_on = Some(severity);
     }
     Ok(config)
+}
+
+/// The flags of `corroborate summarize`.
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// Access logs: a file, folder or glob (repeatable).
+    #[arg(long, value_name = "PATH", required = true)]
+    pub logs: Vec<String>,
+    /// The summary file to write (Parquet); rejected rows go to NAME.rejects.csv beside it.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Entitlement exports (optional): identities whose grants name literal ids keep raw paths.
+    #[arg(long, value_name = "PATH")]
+    pub entitlements: Vec<String>,
+    /// Keep only events at or after this time (RFC 3339); others are counted.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Keep only events before this time (RFC 3339); others are counted.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// A folder of rule files overriding the built-in ones (for `source_normalizers`).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Fail with exit code 2, writing nothing, when any log row is rejected.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Resolves the flags of `corroborate summarize`.
+pub fn resolve_summarize(args: SummarizeArgs) -> Result<SummarizeConfig> {
+    let window = match (&args.since, &args.until) {
+        (None, None) => None,
+        (since, until) => {
+            let since = match since {
+                Some(text) => parse_time("--since", text)?,
+                None => ALL_TIME.0,
+            };
+            let until = match until {
+                Some(text) => parse_time("--until", text)?,
+                None => ALL_TIME.1,
+            };
+            if since >= until {
+                return Err(Error::Config(format!(
+                    "the window is empty: --since {since} is not before --until {until}"
+                )));
+            }
+            Some((since, until))
+        }
+    };
+    Ok(SummarizeConfig {
+        logs: args.logs,
+        entitlements: args.entitlements,
+        out: args.out,
+        window,
+        rules_dir: args.rules,
+        strict: args.strict,
+    })
 }

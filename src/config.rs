@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::ingest::import::ImportConfig;
 use crate::model::{Severity, Timestamp};
 
 /// The default review window: the 90 days before `--as-of`.
@@ -13,7 +14,15 @@ pub const DEFAULT_WINDOW_DAYS: i64 = 90;
 pub struct RunConfig {
     pub tests: Vec<String>,
     pub logs: Vec<String>,
+    /// Access log summaries written by `corroborate summarize`, merged with `logs`.
+    pub summaries: Vec<String>,
     pub entitlements: Vec<String>,
+    /// Approved exceptions: files, folders or globs.
+    pub exceptions: Vec<String>,
+    /// The previous register; when `None`, `register.csv` in `out` is used if it exists.
+    pub register: Option<PathBuf>,
+    /// A CSV file mapping `service` to `owner`, for service findings.
+    pub owners: Option<PathBuf>,
     /// Overrides for the built-in rule files.
     pub rules_dir: Option<PathBuf>,
     pub out: PathBuf,
@@ -26,6 +35,8 @@ pub struct RunConfig {
     pub strict: bool,
     /// Exit with code 1 when an open finding is at or above this severity.
     pub fail_on: Option<Severity>,
+    /// The formats, mapping files and lookups for foreign exports.
+    pub imports: ImportConfig,
 }
 
 impl RunConfig {
@@ -34,7 +45,11 @@ impl RunConfig {
         RunConfig {
             tests: Vec::new(),
             logs: Vec::new(),
+            summaries: Vec::new(),
             entitlements: Vec::new(),
+            exceptions: Vec::new(),
+            register: None,
+            owners: None,
             rules_dir: None,
             out: out.into(),
             as_of,
@@ -42,6 +57,7 @@ impl RunConfig {
             until: as_of,
             strict: false,
             fail_on: None,
+            imports: ImportConfig::default(),
         }
     }
 

@@ -10,7 +10,7 @@ pub enum Error {
     InputNotFound { path: String },
 
     #[error(
-        "no supported input files match `{pattern}` (expected .csv, .jsonl, .ndjson, .json or .parquet, optionally .gz or .zst)"
+        "no supported input files match `{pattern}` (expected .csv, .jsonl, .ndjson, .json, .parquet, .xml, .yaml, .yml or .log, optionally .gz or .zst)"
     )]
     NoInputFiles { pattern: String },
 
@@ -49,6 +49,15 @@ pub enum Error {
         "another corroborate run is writing to `{path}`; nothing was written. Wait for it to finish, or choose another --out folder"
     )]
     Locked { path: PathBuf },
+
+    #[error(
+        "invalid register `{path}` at line {line}: {message}. Nothing was written; fix that line, or pass another --register file"
+    )]
+    Register {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
 
     #[error("failed to write `{path}`: {source}")]
     Write {

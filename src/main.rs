@@ -17,7 +17,15 @@ use corroborate::rules::RuleSet;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.quiet, cli.verbose);
-    match execute(cli.command) {
+    if !cli.quiet
+        && matches!(cli.command, Command::Run(_) | Command::Validate(_))
+        && std::io::IsTerminal::is_terminal(&std::io::stderr())
+    {
+        corroborate::progress::enable();
+    }
+    let outcome = execute(cli.command);
+    corroborate::progress::finish();
+    match outcome {
         Ok(code) => code,
         Err(error) => {
             let mut message = format!("error: {error}");
@@ -43,7 +51,7 @@ fn init_logging(quiet: bool, verbose: u8) {
         .unwrap_or_else(|_| EnvFilter::new(format!("corroborate={level}")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(corroborate::progress::StderrWriter)
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
@@ -62,11 +70,34 @@ fn execute(command: Command) -> corroborate::Result<ExitCode> {
                 report.rejects,
                 config.out.display()
             );
+            tracing::info!("register: {}", report.delta);
+            if report.failed_threshold {
+                tracing::info!(
+                    "exit code 1: open findings at or above --fail-on {} exist",
+                    config.fail_on.map_or("", |severity| severity.as_str())
+                );
+            }
             Ok(if report.failed_threshold {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::Summarize(args) => {
+            let config = cli::resolve_summarize(args)?;
+            let report = pipeline::summarize::run(&config)?;
+            tracing::info!(
+                "{} events read ({} outside the window) as {} summary rows, {} denied events and {} trace edges; {} rejected rows in {}; summary in {}",
+                report.events_read,
+                report.events_outside_window,
+                report.summary_rows,
+                report.denied_events,
+                report.trace_edges,
+                report.rejects,
+                report.rejects_path.display(),
+                config.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Validate(inputs) => {
             let config = cli::resolve(inputs, None, false, None)?;
@@ -82,7 +113,7 @@ fn execute(command: Command) -> corroborate::Result<ExitCode> {
                     stdout,
                     "{}\t{}\t{}\t{} read\t{} rejected",
                     file.kind.as_str(),
-                    file.format.as_str(),
+                    file.format_label(),
                     file.path,
                     file.rows_read,
                     file.rows_rejected
@@ -91,6 +122,20 @@ fn execute(command: Command) -> corroborate::Result<ExitCode> {
             }
             for reject in &loaded.rejects {
                 writeln!(stdout, "rejected: {reject}").map_err(write_error)?;
+            }
+            if let Some(path) = &config.register {
+                let register = corroborate::register::Register::read(path)?;
+                writeln!(
+                    stdout,
+                    "register\t{}\t{} rows",
+                    path.display(),
+                    register.rows().count()
+                )
+                .map_err(write_error)?;
+            }
+            if let Some(path) = &config.owners {
+                corroborate::register::owners::ServiceOwners::read(path)?;
+                writeln!(stdout, "owners\t{}\tvalid", path.display()).map_err(write_error)?;
             }
             Ok(if loaded.rejects.is_empty() {
                 ExitCode::SUCCESS
@@ -108,7 +153,8 @@ fn execute(command: Command) -> corroborate::Result<ExitCode> {
                     stdout,
                     "{:<32} {:<8} {:<8} {:<8} {}",
                     rule.id,
-                    rule.severity,
+                    // `as_str`, because the `Display` of `Severity` ignores the width.
+                    rule.severity.as_str(),
                     subject.as_str().unwrap_or(""),
                     state,
                     rule.title
@@ -133,39 +179,15 @@ fn execute(command: Command) -> corroborate::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Explain { finding_id, out } => explain(&finding_id, &out),
+        Command::Explain {
+            finding_id,
+            out,
+            rules,
+        } => {
+            let rules = RuleSet::load(rules.as_deref())?;
+            let text = corroborate::register::explain::render(&out, &finding_id, &rules)?;
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
     }
-}
-
-fn explain(finding_id: &str, out: &std::path::Path) -> corroborate::Result<ExitCode> {
-    let path = out.join("findings.jsonl");
-    let text = std::fs::read_to_string(&path).map_err(|source| corroborate::Error::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let finding = text
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .find(|finding| finding["finding_id"] == finding_id)
-        .ok_or_else(|| {
-            corroborate::Error::Config(format!(
-                "finding `{finding_id}` not found in `{}`",
-                path.display()
-            ))
-        })?;
-    let rules = RuleSet::load(None)?;
-    let pretty = serde_json::to_string_pretty(&finding).unwrap_or_default();
-    println!("{pretty}");
-    if let Some(rule) = finding["rule"].as_str().and_then(|id| rules.rules.get(id)) {
-        println!(
-            "\n{} ({})\n\nWhat it detects: {}\n\nWhy it matters: {}\n\nKnown false positives: {}\n\nEvidence: {}",
-            rule.title,
-            rule.id,
-            rule.docs.detects,
-            rule.docs.why,
-            rule.docs.false_positives,
-            rule.docs.evidence
-        );
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,8 @@
 //! until every input has been read and every rule has run, and then all outputs
 //! are replaced together.
 
+pub mod summarize;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -12,12 +14,16 @@ use crate::emit::{self, OutputDir};
 use crate::error::{Error, Result};
 use crate::findings::{Finding, Status};
 use crate::ingest::entitlements::EntitlementAccumulator;
-use crate::ingest::logs::{LogAccumulator, LogContext};
+use crate::ingest::exceptions::ExceptionAccumulator;
+use crate::ingest::logs::{DeniedFilter, LogAccumulator, LogContext};
+use crate::ingest::summary;
 use crate::ingest::tests::TestAccumulator;
-use crate::ingest::{InputFile, InputKind, Reject, read_inputs};
+use crate::ingest::{Accumulator, InputFile, InputKind, Reject, read_inputs, read_inputs_with};
 use crate::model::access::AccessData;
 use crate::model::inventory::Inventory;
 use crate::model::{Severity, TestResult};
+use crate::register::exceptions::Exception;
+use crate::register::update::{self, RegisterUpdate, UpdateInput};
 use crate::rules::RuleSet;
 
 /// Everything read from the inputs.
@@ -28,6 +34,8 @@ pub struct Loaded {
     pub tests: Option<Vec<TestResult>>,
     pub tests_outside_window: u64,
     pub access: Option<AccessData>,
+    /// Approved exceptions, when an exceptions input was given.
+    pub exceptions: Option<Vec<Exception>>,
     pub files: Vec<InputFile>,
     pub rejects: Vec<Reject>,
 }
@@ -38,6 +46,8 @@ pub struct RunReport {
     pub findings: Vec<Finding>,
     pub rejects: u64,
     pub manifest: Manifest,
+    /// How this run changed the register.
+    pub delta: crate::register::RunDelta,
     /// Whether an open finding is at or above `--fail-on`.
     pub failed_threshold: bool,
 }
@@ -71,10 +81,11 @@ pub fn load(config: &RunConfig, rules: &RuleSet) -> Result<Loaded> {
     let mut loaded = Loaded::default();
     let mut stages = Stages::new();
 
-    if !config.entitlements.is_empty() {
-        let outcome = read_inputs(
+    if !config.entitlements.is_empty() || !config.imports.credential_reports.is_empty() {
+        let outcome = read_inputs_with(
             InputKind::Entitlements,
             &config.entitlements,
+            &config.imports,
             &EntitlementAccumulator::default,
         )?;
         let inventory = Inventory::from_rows(outcome.data.rows);
@@ -92,7 +103,12 @@ pub fn load(config: &RunConfig, rules: &RuleSet) -> Result<Loaded> {
     }
 
     if !config.tests.is_empty() {
-        let outcome = read_inputs(InputKind::Tests, &config.tests, &TestAccumulator::default)?;
+        let outcome = read_inputs_with(
+            InputKind::Tests,
+            &config.tests,
+            &config.imports,
+            &TestAccumulator::default,
+        )?;
         let (since, until) = config.window();
         let (inside, outside): (Vec<TestResult>, Vec<TestResult>) = outcome
             .data
@@ -115,7 +131,7 @@ pub fn load(config: &RunConfig, rules: &RuleSet) -> Result<Loaded> {
         loaded.rejects.extend(outcome.rejects);
     }
 
-    if !config.logs.is_empty() {
+    if !config.logs.is_empty() || !config.summaries.is_empty() {
         let empty = Inventory::default();
         let inventory = loaded.inventory.as_ref().unwrap_or(&empty);
         let grace = rules
@@ -127,10 +143,20 @@ pub fn load(config: &RunConfig, rules: &RuleSet) -> Result<Loaded> {
             .get("shared-identity")
             .map(|rule| rule.params.patterns("source_normalizers").to_vec())
             .unwrap_or_default();
-        let context = LogContext::new(config.window(), inventory, grace, normalizers);
-        let outcome = read_inputs(InputKind::Logs, &config.logs, &|| {
-            LogAccumulator::new(&context)
-        })?;
+        let mut context = LogContext::new(config.window(), inventory, grace, normalizers);
+        context.denied_filter = Some(DeniedFilter::for_tests(
+            loaded.tests.as_deref().unwrap_or_default(),
+        ));
+        let mut outcome =
+            read_inputs_with(InputKind::Logs, &config.logs, &config.imports, &|| {
+                LogAccumulator::new(&context)
+            })?;
+        if !config.summaries.is_empty() {
+            let summaries = summary::read_all(&config.summaries, &context)?;
+            outcome.data.merge(summaries.data);
+            outcome.files.extend(summaries.files);
+            outcome.rejects.extend(summaries.rejects);
+        }
         let access = outcome.data.finish();
         stages.done(
             "logs",
@@ -145,6 +171,31 @@ pub fn load(config: &RunConfig, rules: &RuleSet) -> Result<Loaded> {
         loaded.files.extend(outcome.files);
         loaded.rejects.extend(outcome.rejects);
     }
+    if !config.exceptions.is_empty() {
+        let outcome = read_inputs(InputKind::Exceptions, &config.exceptions, &|| {
+            ExceptionAccumulator::new(rules)
+        })?;
+        let mut exceptions = outcome.data.exceptions;
+        exceptions.sort_by(|a, b| (&a.exception_id, &a.origin).cmp(&(&b.exception_id, &b.origin)));
+        let duplicates: Vec<&str> = exceptions
+            .windows(2)
+            .filter(|pair| pair[0].exception_id == pair[1].exception_id)
+            .map(|pair| pair[0].exception_id.as_str())
+            .collect();
+        if !duplicates.is_empty() {
+            tracing::warn!(
+                "exception id(s) listed more than once, each row applies: {}",
+                duplicates.join(", ")
+            );
+        }
+        stages.done(
+            "exceptions",
+            format_args!("{} exceptions", exceptions.len()),
+        );
+        loaded.exceptions = Some(exceptions);
+        loaded.files.extend(outcome.files);
+        loaded.rejects.extend(outcome.rejects);
+    }
     loaded.rejects.sort();
     Ok(loaded)
 }
@@ -153,7 +204,7 @@ pub fn load(config: &RunConfig, rules: &RuleSet) -> Result<Loaded> {
 pub fn run(config: &RunConfig) -> Result<RunReport> {
     let started = Instant::now();
     let rules = RuleSet::load(config.rules_dir.as_deref())?;
-    let output = OutputDir::lock(&config.out)?;
+    let mut output = OutputDir::lock(&config.out)?;
     let mut stages = Stages::new();
     let loaded = load(config, &rules)?;
     let load_ms = stages.started.elapsed().as_millis() as u64;
@@ -175,7 +226,7 @@ pub fn run(config: &RunConfig) -> Result<RunReport> {
         config.as_of,
         config.window(),
     );
-    let detection = detect::detect(&evidence, &rules);
+    let mut detection = detect::detect(&evidence, &rules);
     stages.done(
         "detect",
         format_args!(
@@ -184,14 +235,49 @@ pub fn run(config: &RunConfig) -> Result<RunReport> {
             detection.findings.len()
         ),
     );
+    let register = update::update(
+        config,
+        &UpdateInput {
+            rules: &rules,
+            inventory: loaded.inventory.as_ref(),
+            exceptions: loaded.exceptions.as_deref(),
+            input_hashes: loaded
+                .files
+                .iter()
+                .map(|file| file.sha256.clone())
+                .collect(),
+        },
+        &mut detection,
+    )?;
+    stages.done("register", format_args!("{}", register.delta));
 
     let mut manifest = build_manifest(config, &rules, &loaded, &detection);
+    manifest.register = register.delta.clone();
     manifest.timings_ms.insert("read".to_string(), load_ms);
     manifest.timings_ms.extend(stages.timings.clone());
+    emit::report::stage(
+        &mut output,
+        &emit::report::ReportInput {
+            manifest: &manifest,
+            findings: &detection.findings,
+            rules: &rules,
+            inventory: loaded.inventory.as_ref(),
+            tests: loaded.tests.as_deref(),
+            access: loaded.access.as_ref(),
+            coverage: evidence.coverage(),
+            as_of: config.as_of,
+            register: Some(emit::report::RegisterView {
+                register: &register.register,
+                delta: &register.delta,
+                exceptions: &register.applied.coverage,
+            }),
+        },
+    )?;
     write_outputs(
         output,
         &detection.findings,
         &loaded.rejects,
+        &register,
         &mut manifest,
         started,
     )?;
@@ -204,14 +290,23 @@ pub fn run(config: &RunConfig) -> Result<RunReport> {
         detection
             .findings
             .iter()
-            .any(|finding| finding.status == Status::Open && finding.severity >= threshold)
+            .any(|finding| counts_for_fail_on(finding) && finding.severity >= threshold)
     });
     Ok(RunReport {
         rejects: loaded.rejects.len() as u64,
         findings: detection.findings,
         manifest,
+        delta: register.delta,
         failed_threshold,
     })
+}
+
+/// Tells whether a finding counts for `--fail-on`: open, or no longer covered
+/// because its exception expired. Excepted findings do not count.
+// NOTE: the exit-code table says "open (not excepted)"; counting
+// `exception-expired` as not excepted is a reading of it, not a quote.
+fn counts_for_fail_on(finding: &Finding) -> bool {
+    matches!(finding.status, Status::Open | Status::ExceptionExpired)
 }
 
 fn build_manifest(
@@ -250,6 +345,7 @@ fn build_manifest(
         rules_skipped: detection.skipped.clone(),
         rows,
         counts: Counts::of(&detection.findings),
+        register: crate::register::RunDelta::default(),
         timings_ms: BTreeMap::new(),
     }
 }
@@ -258,6 +354,7 @@ fn write_outputs(
     mut output: OutputDir,
     findings: &[Finding],
     rejects: &[Reject],
+    register: &RegisterUpdate,
     manifest: &mut Manifest,
     started: Instant,
 ) -> Result<()> {
@@ -270,12 +367,32 @@ fn write_outputs(
     output.stage("rejects.csv", |out| {
         emit::findings::write_rejects(rejects, out)
     })?;
+    output.stage("remediation.csv", |out| {
+        crate::register::remediation::write_csv(&register.actions, out)
+    })?;
+    match &register.poam {
+        Some(poam) => output.stage("poam.json", |out| {
+            serde_json::to_writer_pretty(&mut *out, poam)?;
+            out.write_all(b"\n")
+        })?,
+        None => {
+            tracing::info!(
+                "poam.json not written: no open or excepted item, and OSCAL requires at least one"
+            );
+            output.stage_removal("poam.json");
+        }
+    }
     manifest
         .timings_ms
         .insert("total".to_string(), started.elapsed().as_millis() as u64);
     output.stage("manifest.json", |out| {
         serde_json::to_writer_pretty(&mut *out, manifest)?;
         out.write_all(b"\n")
+    })?;
+    // Staged last, so it is renamed last: a run killed during the commit leaves
+    // the previous register whole.
+    output.stage(update::REGISTER_FILE, |out| {
+        register.register.write_csv(out)
     })?;
     output.commit()
 }

@@ -8,17 +8,30 @@ use std::process::Command;
 /// Every finding the demo must produce, as `rule | key`, and nothing else. Each
 /// is planted on purpose; fixtures/demo/README.md says where and why.
 const EXPECTED: &[&str] = &[
+    "async-privilege-escalation | environment=prod service=payments-api action=payments:refund initiator=bot-support-macro worker=wl-refund-worker",
+    "cross-environment-credential | identity=key-partner-acme credential_id=ak_live_acme_91d0",
     "denial-leaks-detail | environment=prod service=identity-gateway leak_category=identifier",
     "denial-leaks-detail | environment=prod service=identity-gateway leak_category=internals",
     "denial-leaks-detail | environment=prod service=identity-gateway leak_category=secret",
+    "denial-log-incomplete | environment=staging service=identity-gateway",
+    "denial-not-logged | environment=prod service=payments-api",
     "dormant-identity | identity=wl-legacy-edi-bridge",
     "entitled-action-denied | environment=prod service=reports-api identity=wl-report-builder method=GET endpoint=/v1/reports/{id}/export",
+    "human-use-of-service-identity | identity=svc-support-lookup",
     "invalid-credential-accepted | environment=staging service=inventory-api credential_state=expired",
+    "negative-test-gap | environment=staging service=identity-gateway",
+    "orphaned-identity | identity=bot-stock-alerts",
+    "over-broad-grant | environment=prod service=inventory-api identity=wl-inventory-indexer grant=inventory:*",
     "privilege-boundary-bypass | environment=prod service=orders-api identity=key-partner-globex method=DELETE endpoint=/v1/orders/{id}",
+    "revoked-credential-used | environment=prod identity=key-partner-umbrella credential_id=ak_live_umbrella_62fe",
+    "shared-identity | identity=svc-billing-export",
     "silent-auth-fallback | environment=prod service=reports-api auth_path=legacy",
+    "stale-credential | identity=key-partner-initech credential_id=ak_live_initech_70bd",
+    "stale-credential | identity=svc-warehouse-feed credential_id=kid-warehouse-feed-prod-4d77",
     "unclear-denial | environment=staging service=inventory-api method=POST endpoint=/v1/stock/{id}/adjustments",
     "undocumented-access | environment=prod service=orders-api identity=svc-orders-sync action=orders:cancel",
     "unknown-identity | environment=staging identity=svc-promo-engine",
+    "untested-high-risk-identity | identity=svc-payments-payout",
     "unused-entitlement | environment=prod service=payments-api identity=svc-reports-export grant=payments:read",
 ];
 

@@ -2,7 +2,13 @@
 //! normalised evidence, in parallel, and collects their findings.
 
 mod access_rules;
+mod behaviour_rules;
+mod coverage_rules;
+mod details;
+mod lifecycle_rules;
+mod logging_rules;
 mod outcome;
+mod privilege_rules;
 mod test_rules;
 
 use std::sync::OnceLock;
@@ -117,6 +123,38 @@ fn needs_logs_and_entitlements(evidence: &Evidence<'_>) -> Result<(), &'static s
     }
 }
 
+fn needs_logs(evidence: &Evidence<'_>) -> Result<(), &'static str> {
+    evidence.access.map(|_| ()).ok_or("needs --logs")
+}
+
+fn needs_entitlements(evidence: &Evidence<'_>) -> Result<(), &'static str> {
+    evidence.inventory.map(|_| ()).ok_or("needs --entitlements")
+}
+
+fn needs_tests_and_logs(evidence: &Evidence<'_>) -> Result<(), &'static str> {
+    if evidence.tests.is_some() && evidence.access.is_some() {
+        Ok(())
+    } else {
+        Err("needs --tests and --logs")
+    }
+}
+
+fn needs_logs_or_entitlements(evidence: &Evidence<'_>) -> Result<(), &'static str> {
+    if evidence.access.is_some() || evidence.inventory.is_some() {
+        Ok(())
+    } else {
+        Err("needs --logs or --entitlements")
+    }
+}
+
+fn needs_entitlements_and_tests(evidence: &Evidence<'_>) -> Result<(), &'static str> {
+    if evidence.inventory.is_some() && evidence.tests.is_some() {
+        Ok(())
+    } else {
+        Err("needs --entitlements and --tests")
+    }
+}
+
 fn needs_entitlements_and_activity(evidence: &Evidence<'_>) -> Result<(), &'static str> {
     if evidence.inventory.is_some() && (evidence.tests.is_some() || evidence.access.is_some()) {
         Ok(())
@@ -175,6 +213,66 @@ const DETECTORS: &[Detector] = &[
         id: "dormant-identity",
         requires: needs_logs_and_entitlements,
         run: access_rules::dormant_identity,
+    },
+    Detector {
+        id: "denial-not-logged",
+        requires: needs_tests_and_logs,
+        run: logging_rules::denial_not_logged,
+    },
+    Detector {
+        id: "denial-log-incomplete",
+        requires: needs_tests_and_logs,
+        run: logging_rules::denial_log_incomplete,
+    },
+    Detector {
+        id: "revoked-credential-used",
+        requires: needs_logs_and_entitlements,
+        run: lifecycle_rules::revoked_credential_used,
+    },
+    Detector {
+        id: "stale-credential",
+        requires: needs_entitlements,
+        run: lifecycle_rules::stale_credential,
+    },
+    Detector {
+        id: "orphaned-identity",
+        requires: needs_entitlements,
+        run: lifecycle_rules::orphaned_identity,
+    },
+    Detector {
+        id: "shared-identity",
+        requires: needs_logs_or_entitlements,
+        run: behaviour_rules::shared_identity,
+    },
+    Detector {
+        id: "cross-environment-credential",
+        requires: needs_tests_or_logs,
+        run: behaviour_rules::cross_environment_credential,
+    },
+    Detector {
+        id: "human-use-of-service-identity",
+        requires: needs_logs,
+        run: behaviour_rules::human_use_of_service_identity,
+    },
+    Detector {
+        id: "async-privilege-escalation",
+        requires: needs_logs_and_entitlements,
+        run: behaviour_rules::async_privilege_escalation,
+    },
+    Detector {
+        id: "over-broad-grant",
+        requires: needs_logs_and_entitlements,
+        run: privilege_rules::over_broad_grant,
+    },
+    Detector {
+        id: "untested-high-risk-identity",
+        requires: needs_entitlements_and_tests,
+        run: coverage_rules::untested_high_risk_identity,
+    },
+    Detector {
+        id: "negative-test-gap",
+        requires: needs_tests,
+        run: coverage_rules::negative_test_gap,
     },
 ];
 

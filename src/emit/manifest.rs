@@ -22,6 +22,8 @@ pub struct Manifest {
     pub rules_skipped: Vec<Skipped>,
     pub rows: RowCounts,
     pub counts: Counts,
+    /// How this run changed the exception register.
+    pub register: crate::register::RunDelta,
     /// Milliseconds per stage.
     pub timings_ms: BTreeMap<String, u64>,
 }

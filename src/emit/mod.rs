@@ -5,7 +5,9 @@
 
 pub mod csv;
 pub mod findings;
+pub mod history;
 pub mod manifest;
+pub mod report;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -18,11 +20,23 @@ use crate::error::{Error, Result};
 /// The lock file's name inside the output folder.
 pub const LOCK_FILE: &str = ".corroborate.lock";
 
+/// Test hook: when set to a number of seconds, [`OutputDir::commit`] sleeps that
+/// long before its first rename, so a test can kill the run mid-commit.
+pub const PAUSE_BEFORE_COMMIT_ENV: &str = "CORROBORATE_TEST_PAUSE_BEFORE_COMMIT";
+
+/// A change to the folder that [`OutputDir::commit`] carries out.
+enum Staged {
+    /// A fully written temporary file that replaces the target.
+    Replace(NamedTempFile, PathBuf),
+    /// A previous output that this run does not produce.
+    Remove(PathBuf),
+}
+
 /// An output folder held for one run.
 pub struct OutputDir {
     path: PathBuf,
     _lock: File,
-    staged: Vec<(NamedTempFile, PathBuf)>,
+    staged: Vec<Staged>,
 }
 
 impl OutputDir {
@@ -44,11 +58,14 @@ impl OutputDir {
                 source,
             })?;
         match lock.try_lock() {
-            Ok(()) => Ok(OutputDir {
-                path: path.to_path_buf(),
-                _lock: lock,
-                staged: Vec::new(),
-            }),
+            Ok(()) => {
+                remove_stale_temporaries(path);
+                Ok(OutputDir {
+                    path: path.to_path_buf(),
+                    _lock: lock,
+                    staged: Vec::new(),
+                })
+            }
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
                 path: path.to_path_buf(),
             }),
@@ -87,22 +104,78 @@ impl OutputDir {
             writer.flush().map_err(io_error)?;
         }
         temp.as_file().sync_all().map_err(io_error)?;
-        self.staged.push((temp, target));
+        self.staged.push(Staged::Replace(temp, target));
         Ok(())
     }
 
-    /// Renames every staged file into place, in the order staged.
+    /// Removes `name` from the folder at commit, in staged order, when it exists.
+    pub fn stage_removal(&mut self, name: &str) {
+        self.staged.push(Staged::Remove(self.path.join(name)));
+    }
+
+    /// Renames every staged file into place and removes the staged removals, in
+    /// the order staged, so the file staged last is replaced last.
     pub fn commit(self) -> Result<()> {
-        for (temp, target) in self.staged {
-            temp.persist(&target).map_err(|error| Error::Write {
-                path: target.clone(),
-                source: error.error,
-            })?;
+        if let Some(seconds) = std::env::var(PAUSE_BEFORE_COMMIT_ENV)
+            .ok()
+            .and_then(|text| text.trim().parse::<f64>().ok())
+            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+        {
+            tracing::warn!("{PAUSE_BEFORE_COMMIT_ENV} is set: pausing {seconds} s before commit");
+            std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+        }
+        for staged in self.staged {
+            match staged {
+                Staged::Replace(temp, target) => {
+                    temp.persist(&target).map_err(|error| Error::Write {
+                        path: target.clone(),
+                        source: error.error,
+                    })?;
+                }
+                Staged::Remove(target) => match std::fs::remove_file(&target) {
+                    Ok(()) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => {
+                        return Err(Error::Write {
+                            path: target,
+                            source,
+                        });
+                    }
+                },
+            }
         }
         if let Ok(folder) = File::open(&self.path) {
             // Makes the renames durable; not every platform can sync a folder.
             let _ = folder.sync_all();
         }
         Ok(())
+    }
+}
+
+/// Removes the temporary files a killed run left behind (`.NAME.XXXXXX.tmp`, as
+/// [`OutputDir::stage`] names them). Only the lock holder calls this, so no
+/// other run is writing them. Failures are logged and ignored: a leftover file
+/// costs disk space, not correctness.
+fn remove_stale_temporaries(folder: &Path) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if name.starts_with('.')
+            && name.ends_with(".tmp")
+            && name != LOCK_FILE
+            && entry.file_type().is_ok_and(|kind| kind.is_file())
+        {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::info!("removed {name}, left by an interrupted run"),
+                Err(error) => {
+                    tracing::warn!("failed to remove {name}, left by an interrupted run: {error}")
+                }
+            }
+        }
     }
 }

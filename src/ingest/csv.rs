@@ -71,6 +71,7 @@ where
                         tally.merge(normalise_batch(
                             &batch,
                             &columns,
+                            headers.len(),
                             kind,
                             &name,
                             new_accumulator,
@@ -81,13 +82,15 @@ where
                 Ok(false) => break,
                 Err(error) => {
                     record_number += 1;
-                    let line = error.position().map(|position| position.line());
+                    // An I/O error, such as a cut gzip stream, carries no position,
+                    // but the reader has counted the lines up to the cut.
+                    let line = error.position().unwrap_or(reader.position()).line();
                     let reason =
                         format!("file is truncated or corrupt, reading stopped here: {error}");
                     tally.reject(
                         &name,
                         Position {
-                            line,
+                            line: Some(line),
                             record: record_number,
                         },
                         RowError::new("", reason, ""),
@@ -99,6 +102,7 @@ where
         tally.merge(normalise_batch(
             &batch,
             &columns,
+            headers.len(),
             kind,
             &name,
             new_accumulator,
@@ -145,6 +149,7 @@ fn map_columns(
 fn normalise_batch<A, F>(
     batch: &[Record],
     columns: &[Option<usize>],
+    header_len: usize,
     kind: InputKind,
     file: &Arc<str>,
     new_accumulator: &F,
@@ -154,6 +159,10 @@ where
     F: Fn() -> A + Sync,
 {
     par_tally(batch, new_accumulator, |tally, record| {
+        if let Some(error) = field_count_error(&record.fields, header_len) {
+            tally.reject(file, record.position, error);
+            return;
+        }
         let mut fields: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(columns.len());
         for (native, source) in columns.iter().enumerate() {
             let raw = source
@@ -175,4 +184,23 @@ where
         }
         tally.add(file, record.position, &fields as &Fields<'_>);
     })
+}
+
+/// Rejects a row with fewer fields than the header, which is how a file cut
+/// mid-row ends, or with more, which an unquoted `,` inside a value causes and
+/// which would shift every later column.
+fn field_count_error(fields: &csv::ByteRecord, header_len: usize) -> Option<RowError> {
+    if fields.len() == header_len {
+        return None;
+    }
+    let row = fields
+        .iter()
+        .map(String::from_utf8_lossy)
+        .collect::<Vec<_>>()
+        .join(",");
+    let reason = format!(
+        "the row has {} fields but the header has {header_len}; the file may be cut short, or a value may contain an unquoted `,`",
+        fields.len()
+    );
+    Some(RowError::new("", reason, &row))
 }

@@ -32,12 +32,14 @@ impl<'r, 'f> Row<'r, 'f> {
     pub fn timestamp(&self, column: usize) -> Result<Option<Timestamp>, RowError> {
         match self.fields[column].as_deref() {
             None => Ok(None),
+            // The reason leaves the value out, because `RowError` keeps a redacted
+            // copy of it and the error's own message does not redact.
             Some(value) => Timestamp::parse(value).map(Some).map_err(|error| {
-                RowError::new(
-                    self.columns[column],
-                    format!("invalid timestamp: {error}"),
-                    value,
-                )
+                let reason = format!(
+                    "invalid timestamp ({}); expected RFC 3339 such as 2026-11-30T08:15:00Z, or epoch seconds or milliseconds",
+                    error.reason()
+                );
+                RowError::new(self.columns[column], reason, value)
             }),
         }
     }

@@ -21,6 +21,10 @@ pub enum Format {
     JsonLines,
     Json,
     Parquet,
+    Xml,
+    Yaml,
+    /// Plain text, one record per line, read through a mapping file's pattern.
+    Text,
 }
 
 impl Format {
@@ -31,6 +35,9 @@ impl Format {
             Format::JsonLines => "jsonl",
             Format::Json => "json",
             Format::Parquet => "parquet",
+            Format::Xml => "xml",
+            Format::Yaml => "yaml",
+            Format::Text => "text",
         }
     }
 
@@ -40,6 +47,9 @@ impl Format {
             "jsonl" | "ndjson" => Some(Format::JsonLines),
             "json" => Some(Format::Json),
             "parquet" => Some(Format::Parquet),
+            "xml" => Some(Format::Xml),
+            "yaml" | "yml" => Some(Format::Yaml),
+            "log" => Some(Format::Text),
             _ => None,
         }
     }
@@ -59,25 +69,55 @@ pub enum Compression {
 pub struct InputFile {
     pub path: String,
     pub kind: InputKind,
+    /// How the records were read: `native`, or the importer's format name such as
+    /// `cloudtrail`.
+    #[serde(rename = "format")]
+    pub import_format: &'static str,
+    /// The record syntax of the file itself.
+    #[serde(rename = "syntax")]
     pub format: Format,
+    /// The mapping file that turned the records into native columns, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
     pub compression: Compression,
     pub sha256: String,
     pub bytes: u64,
     pub rows_read: u64,
     pub rows_rejected: u64,
+    /// What the importer could not model, or folded together, in this file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl InputFile {
-    fn new(kind: InputKind, path: &Path, format: Format, compression: Compression) -> InputFile {
+    pub(super) fn new(
+        kind: InputKind,
+        path: &Path,
+        format: Format,
+        compression: Compression,
+    ) -> InputFile {
         InputFile {
             path: path.display().to_string(),
             kind,
+            import_format: "native",
             format,
+            mapping: None,
             compression,
             sha256: String::new(),
             bytes: 0,
             rows_read: 0,
             rows_rejected: 0,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The importer's format name, or the record syntax (`csv`, `jsonl`, …) for
+    /// a native file.
+    pub fn format_label(&self) -> &str {
+        if self.import_format == "native" {
+            self.format.as_str()
+        } else {
+            self.import_format
         }
     }
 
@@ -127,6 +167,7 @@ impl<R: Read> Read for HashingReader<R> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        crate::progress::advance(n as u64);
         Ok(n)
     }
 }
@@ -201,7 +242,7 @@ fn collect_folder(folder: &Path, paths: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Tells format and compression from the file name, e.g. `logs.jsonl.gz`.
-fn detect(path: &Path) -> Option<(Format, Compression)> {
+pub(super) fn detect(path: &Path) -> Option<(Format, Compression)> {
     let name = path.file_name()?.to_str()?.to_ascii_lowercase();
     let (stem, compression) = if let Some(stem) = name.strip_suffix(".gz") {
         (stem, Compression::Gzip)
@@ -233,8 +274,20 @@ fn sniff(path: &Path) -> Result<Format> {
     match head.iter().find(|byte| !byte.is_ascii_whitespace()) {
         Some(b'[') => Ok(Format::Json),
         Some(b'{') => Ok(Format::JsonLines),
+        Some(b'<') => Ok(Format::Xml),
+        _ if looks_like_yaml(head) => Ok(Format::Yaml),
         _ => Ok(Format::Csv),
     }
+}
+
+/// Whether the first bytes look like a YAML document rather than CSV: a `---`
+/// document start, or an `apiVersion:` or `kind:` key at the start of a line.
+fn looks_like_yaml(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    text.trim_start().starts_with("---")
+        || text
+            .lines()
+            .any(|line| line.starts_with("apiVersion:") || line.starts_with("kind:"))
 }
 
 #[cfg(test)]

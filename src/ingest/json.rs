@@ -11,13 +11,69 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde_json::value::RawValue;
 
 use super::{
-    Accumulator, Fields, Format, InputFile, InputKind, Position, RowError, Tally, par_tally,
-    present,
+    Accumulator, Fields, Format, InputFile, InputKind, Position, RowError, Tally, ThreadTallies,
+    par_tally, present,
 };
 use crate::error::{Error, Result};
 
 /// Bytes of JSON Lines handed to the workers at a time.
 const CHUNK_BYTES: usize = 16 << 20;
+
+/// The UTF-8 byte order mark, which Windows tools write at the start of a file.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Reads the records of a JSON input into rows. The native reader maps each
+/// record's keys onto native columns; importers of foreign formats supply their
+/// own reader and reuse the file handling here.
+pub(super) trait RecordReader<A: Accumulator>: Sync {
+    /// Facts a worker gathers besides rows, merged across workers.
+    type State: Default + Send;
+
+    /// Reads the bytes of one record into `tally`.
+    fn read_record(
+        &self,
+        bytes: &[u8],
+        position: Position,
+        tally: &mut Tally<A>,
+        state: &mut Self::State,
+    );
+
+    /// Folds one worker's state into another's.
+    fn merge_state(&self, into: &mut Self::State, from: Self::State);
+
+    /// The member of a top-level JSON object that holds the records, or `None`
+    /// when the object is itself one record. The default takes the object's only
+    /// array member, unless a key of the object is a record key.
+    fn records_member<'a>(
+        &self,
+        object: &std::collections::BTreeMap<String, &'a RawValue>,
+    ) -> Option<&'a RawValue> {
+        if object.keys().any(|key| self.is_record_key(key)) {
+            return None;
+        }
+        let arrays: Vec<&&RawValue> = object
+            .values()
+            .filter(|value| value.get().trim_start().starts_with('['))
+            .collect();
+        match arrays.as_slice() {
+            [array] => Some(**array),
+            _ => None,
+        }
+    }
+
+    /// The key of the records array, when the format fixes one. It lets a
+    /// truncated document, which cannot be parsed as an object, still yield the
+    /// records before the cut.
+    fn records_key(&self) -> Option<&str> {
+        None
+    }
+
+    /// Whether `key` names a field of a record, so that a top-level object with
+    /// it is one record even when one of its members is an array.
+    fn is_record_key(&self, _key: &str) -> bool {
+        false
+    }
+}
 
 /// Reads one JSON Lines or JSON file into accumulators of its input kind.
 pub(super) fn read<A, F>(file: &mut InputFile, new_accumulator: &F) -> Result<Tally<A>>
@@ -29,12 +85,44 @@ where
     let name: Arc<str> = Arc::from(file.path.as_str());
     let format = file.format;
     let path = file.path.clone();
+    let reader = NativeReader {
+        kind,
+        name: name.clone(),
+    };
     let (tally, seen) = file.read_with(|stream| match format {
-        Format::JsonLines => read_lines(stream, kind, &name, new_accumulator),
-        _ => read_document(stream, kind, &name, new_accumulator),
+        Format::JsonLines => read_lines(stream, &name, new_accumulator, &reader),
+        _ => read_document(stream, &name, new_accumulator, &reader),
     })?;
     check_columns(kind, &path, &seen, tally.read + tally.rejects.len() as u64)?;
     Ok(tally)
+}
+
+/// Reads records whose keys are native column names.
+struct NativeReader {
+    kind: InputKind,
+    name: Arc<str>,
+}
+
+impl<A: Accumulator> RecordReader<A> for NativeReader {
+    type State = SeenColumns;
+
+    fn read_record(
+        &self,
+        bytes: &[u8],
+        position: Position,
+        tally: &mut Tally<A>,
+        state: &mut SeenColumns,
+    ) {
+        parse_one(bytes, self.kind, &self.name, position, tally, state);
+    }
+
+    fn merge_state(&self, into: &mut SeenColumns, from: SeenColumns) {
+        into.merge(from);
+    }
+
+    fn is_record_key(&self, key: &str) -> bool {
+        self.kind.column_index(key).is_some()
+    }
 }
 
 /// Which native columns appeared in some record, and the keys of the first record.
@@ -84,73 +172,103 @@ struct Piece<'a> {
     bytes: &'a [u8],
 }
 
-fn read_lines<A, F>(
+/// Reads JSON Lines in chunks, each chunk parsed on all cores.
+pub(super) fn read_lines<A, F, R>(
     stream: &mut dyn Read,
-    kind: InputKind,
     name: &Arc<str>,
     new_accumulator: &F,
-) -> Result<(Tally<A>, SeenColumns)>
+    reader: &R,
+) -> Result<(Tally<A>, R::State)>
 where
     A: Accumulator,
     F: Fn() -> A + Sync,
+    R: RecordReader<A>,
 {
+    let tallies = ThreadTallies::new(new_accumulator);
     let mut tally = Tally::new(new_accumulator());
-    let mut seen = SeenColumns::default();
-    let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (1 << 16));
+    let mut state = R::State::default();
     let mut next_line = 1u64;
-    let mut at_end = false;
+    let mut chunk = read_chunk(stream, Vec::with_capacity(CHUNK_BYTES + (1 << 16)));
+    if chunk.bytes.starts_with(UTF8_BOM) {
+        chunk.bytes.drain(..UTF8_BOM.len());
+    }
 
-    while !at_end {
-        let carried = buffer.len();
-        buffer.resize(carried + CHUNK_BYTES, 0);
-        let mut filled = carried;
-        let mut failure = None;
-        while filled < buffer.len() {
-            match stream.read(&mut buffer[filled..]) {
-                Ok(0) => {
-                    at_end = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    failure = Some(error);
-                    at_end = true;
-                    break;
-                }
-            }
-        }
-        buffer.truncate(filled);
-
-        // Keep a trailing partial line for the next chunk, unless the stream ended.
-        let complete = if at_end {
-            buffer.len()
+    loop {
+        // Keep a trailing partial line for the next chunk, unless the stream ended
+        // cleanly. After a read error that line is the record the error cut, and
+        // it is reported with the error below, not as invalid JSON.
+        let complete = if chunk.at_end && chunk.failure.is_none() {
+            chunk.bytes.len()
         } else {
-            buffer
+            chunk
+                .bytes
                 .iter()
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1)
         };
-        let pieces = split_lines(&buffer[..complete], next_line);
-        next_line += count_lines(&buffer[..complete]);
-        let (part, part_seen) = parse_pieces(&pieces, kind, name, new_accumulator);
-        tally.merge(part);
-        seen.merge(part_seen);
-        buffer.drain(..complete);
+        let pieces = split_lines(&chunk.bytes[..complete], next_line);
+        next_line += count_lines(&chunk.bytes[..complete]);
 
-        if let Some(error) = failure {
+        // The pool parses this chunk while this thread reads (and hashes, and
+        // decompresses) the next one.
+        let mut part_state = None;
+        let mut next = None;
+        rayon::in_place_scope(|scope| {
+            scope.spawn(|_| part_state = Some(parse_pieces(&pieces, &tallies, reader)));
+            if !chunk.at_end {
+                let mut carried = Vec::with_capacity(CHUNK_BYTES + (1 << 16));
+                carried.extend_from_slice(&chunk.bytes[complete..]);
+                next = Some(read_chunk(stream, carried));
+            }
+        });
+        reader.merge_state(&mut state, part_state.expect("the parse task ran"));
+
+        if let Some(error) = chunk.failure.take() {
             let reason = format!("file is truncated or corrupt, reading stopped here: {error}");
+            let cut = String::from_utf8_lossy(&chunk.bytes[complete..]);
             tally.reject(
                 name,
                 Position {
                     line: Some(next_line),
                     record: next_line,
                 },
-                RowError::new("", reason, ""),
+                RowError::new("", reason, &cut),
             );
         }
+        match next {
+            Some(following) => chunk = following,
+            None => break,
+        }
     }
-    Ok((tally, seen))
+    let mut merged = tallies.finish();
+    merged.merge(tally);
+    Ok((merged, state))
+}
+
+/// Bytes read from the stream, and how reading ended.
+struct Chunk {
+    bytes: Vec<u8>,
+    /// Whether the stream ended, cleanly or with `failure`.
+    at_end: bool,
+    failure: Option<std::io::Error>,
+}
+
+/// Reads up to [`CHUNK_BYTES`] after `carried`, the partial line the previous
+/// chunk ended with.
+fn read_chunk(stream: &mut dyn Read, carried: Vec<u8>) -> Chunk {
+    let mut bytes = carried;
+    // `read_to_end` fills the buffer as bytes arrive, without first zeroing a
+    // whole chunk, which would cost a small file as much as a large one. After an
+    // error it keeps what it read.
+    let (at_end, failure) = match stream.take(CHUNK_BYTES as u64).read_to_end(&mut bytes) {
+        Ok(read) => (read < CHUNK_BYTES, None),
+        Err(error) => (true, Some(error)),
+    };
+    Chunk {
+        bytes,
+        at_end,
+        failure,
+    }
 }
 
 fn count_lines(bytes: &[u8]) -> u64 {
@@ -182,19 +300,14 @@ fn split_lines(bytes: &[u8], first_line: u64) -> Vec<Piece<'_>> {
     pieces
 }
 
-fn parse_pieces<A, F>(
-    pieces: &[Piece<'_>],
-    kind: InputKind,
-    name: &Arc<str>,
-    new_accumulator: &F,
-) -> (Tally<A>, SeenColumns)
+fn parse_pieces<A, R>(pieces: &[Piece<'_>], tallies: &ThreadTallies<A>, reader: &R) -> R::State
 where
     A: Accumulator,
-    F: Fn() -> A + Sync,
+    R: RecordReader<A>,
 {
-    let seen = std::sync::Mutex::new(SeenColumns::default());
-    let tally = par_tally(pieces, new_accumulator, |tally, piece| {
-        let mut local = SeenColumns::default();
+    let state = std::sync::Mutex::new(R::State::default());
+    tallies.visit(pieces, 1, |tally, piece| {
+        let mut local = R::State::default();
         for (offset, line) in piece.bytes.split(|&b| b == b'\n').enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -205,13 +318,14 @@ where
                 line: Some(number),
                 record: number,
             };
-            parse_one(line, kind, name, position, tally, &mut local);
+            reader.read_record(line, position, tally, &mut local);
         }
-        seen.lock()
-            .expect("no worker panics while holding the lock")
-            .merge(local);
+        let mut shared = state
+            .lock()
+            .expect("no worker panics while holding the lock");
+        reader.merge_state(&mut shared, local);
     });
-    (tally, seen.into_inner().expect("no worker panicked"))
+    state.into_inner().expect("no worker panicked")
 }
 
 fn parse_one<A: Accumulator>(
@@ -222,7 +336,7 @@ fn parse_one<A: Accumulator>(
     tally: &mut Tally<A>,
     seen: &mut SeenColumns,
 ) {
-    match parse_record(bytes, kind) {
+    match parse_record_keeping_keys(bytes, kind, seen.first_keys.is_empty()) {
         Ok(record) => {
             seen.mask |= record.mask;
             if seen.first_keys.is_empty() {
@@ -232,7 +346,7 @@ fn parse_one<A: Accumulator>(
                 let error = RowError::new(
                     kind.columns()[column],
                     "expected a string or a number, found an object or array",
-                    "",
+                    &member_text(bytes, kind.columns()[column]),
                 );
                 tally.reject(name, position, error);
                 return;
@@ -244,67 +358,95 @@ fn parse_one<A: Accumulator>(
             tally.reject(
                 name,
                 position,
-                RowError::new("", format!("invalid JSON: {error}"), &text),
+                RowError::new("", record_error_reason(&error), &text),
             );
         }
     }
 }
 
-/// Reads a whole JSON document: an array of records, an object holding one array
-/// of records, or a single record.
-fn read_document<A, F>(
+/// Describes a syntax error in one record. serde_json counts lines from the
+/// record's start, so its line is left out unless the record spans lines; the
+/// reject gives the record's line in the file.
+fn record_error_reason(error: &serde_json::Error) -> String {
+    let message = error.to_string();
+    let message = message
+        .rsplit_once(" at line ")
+        .map_or(message.as_str(), |(text, _)| text);
+    if error.line() <= 1 {
+        format!("invalid JSON at column {}: {message}", error.column())
+    } else {
+        format!(
+            "invalid JSON at line {} of the record, column {}: {message}",
+            error.line(),
+            error.column()
+        )
+    }
+}
+
+/// The JSON text of the member of a record object named `column` in any case,
+/// or `""` when there is none.
+fn member_text(record: &[u8], column: &str) -> String {
+    let Ok(object) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(record)
+    else {
+        return String::new();
+    };
+    object
+        .into_iter()
+        .find(|(key, _)| key.trim().eq_ignore_ascii_case(column))
+        .map(|(_, value)| value.to_string())
+        .unwrap_or_default()
+}
+
+/// Reads a whole JSON document: an array of records, an object holding the
+/// records in one array member (see [`RecordReader::records_member`]), or a single
+/// record.
+pub(super) fn read_document<A, F, R>(
     stream: &mut dyn Read,
-    kind: InputKind,
     name: &Arc<str>,
     new_accumulator: &F,
-) -> Result<(Tally<A>, SeenColumns)>
+    reader: &R,
+) -> Result<(Tally<A>, R::State)>
 where
     A: Accumulator,
     F: Fn() -> A + Sync,
+    R: RecordReader<A>,
 {
     let mut bytes = Vec::new();
     let mut tally = Tally::new(new_accumulator());
-    if let Err(error) = stream.read_to_end(&mut bytes) {
-        let reason = format!("file is truncated or corrupt: {error}");
-        tally.reject(
-            name,
-            Position {
-                line: Some(1),
-                record: 1,
-            },
-            RowError::new("", reason, ""),
-        );
+    // The records before a read error are still read. The error is reported
+    // with the record it cut, below.
+    let read_error = stream.read_to_end(&mut bytes).err();
+    if bytes.starts_with(UTF8_BOM) {
+        bytes.drain(..UTF8_BOM.len());
     }
-    let mut seen = SeenColumns::default();
+    let mut state = R::State::default();
     let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
         tracing::warn!(path = %name, "input file is empty");
-        return Ok((tally, seen));
+        return Ok((tally, state));
     };
 
     let array_start = match bytes[start] {
         b'[' => Some(start),
         b'{' => {
             match serde_json::from_slice::<std::collections::BTreeMap<String, &RawValue>>(&bytes) {
-                Ok(object) => {
-                    let arrays: Vec<&&RawValue> = object
-                        .values()
-                        .filter(|value| value.get().trim_start().starts_with('['))
-                        .collect();
-                    match arrays.as_slice() {
-                        [array] => Some(offset_in(&bytes, array.get())),
-                        _ => None,
-                    }
-                }
+                Ok(object) => reader
+                    .records_member(&object)
+                    .map(|array| offset_in(&bytes, array.get())),
                 // Several objects one after another: JSON Lines in a `.json` file.
                 Err(error)
                     if error.is_syntax() && error.to_string().contains("trailing characters") =>
                 {
-                    let (part, part_seen) =
-                        read_lines(&mut bytes.as_slice(), kind, name, new_accumulator)?;
+                    let (part, part_state) =
+                        read_lines(&mut bytes.as_slice(), name, new_accumulator, reader)?;
                     tally.merge(part);
-                    return Ok((tally, part_seen));
+                    return Ok((tally, part_state));
                 }
-                Err(_) => None,
+                Err(_) => match reader.records_key() {
+                    Some(key) => keyed_array_start(&bytes, start, key),
+                    None => {
+                        first_records_array_start(&bytes, start, |key| reader.is_record_key(key))
+                    }
+                },
             }
         }
         _ => None,
@@ -335,38 +477,123 @@ where
         .collect();
     let record_count = records.len() as u64;
 
-    let seen_lock = std::sync::Mutex::new(SeenColumns::default());
+    let state_lock = std::sync::Mutex::new(R::State::default());
     let part = par_tally(&records, new_accumulator, |tally, (position, raw)| {
-        let mut local = SeenColumns::default();
-        parse_one(
-            raw.get().as_bytes(),
-            kind,
-            name,
-            *position,
-            tally,
-            &mut local,
-        );
-        seen_lock
+        let mut local = R::State::default();
+        reader.read_record(raw.get().as_bytes(), *position, tally, &mut local);
+        let mut shared = state_lock
             .lock()
-            .expect("no worker panics while holding the lock")
-            .merge(local);
+            .expect("no worker panics while holding the lock");
+        reader.merge_state(&mut shared, local);
     });
     tally.merge(part);
-    seen.merge(seen_lock.into_inner().expect("no worker panicked"));
+    reader.merge_state(
+        &mut state,
+        state_lock.into_inner().expect("no worker panicked"),
+    );
 
-    if let Some(error) = failure {
-        let reason = format!(
-            "invalid JSON at line {} column {}: {error}",
-            error.line(),
-            error.column()
-        );
+    if failure.is_some() || read_error.is_some() {
+        // Where reading stopped: after the last element read, or at the start.
+        let mut stop = match (array_start, records.last()) {
+            (_, Some((_, last))) => offset_in(&bytes, last.get()) + last.get().len(),
+            (Some(open), None) => open + 1,
+            (None, None) => start,
+        };
+        while stop < bytes.len() && (bytes[stop].is_ascii_whitespace() || bytes[stop] == b',') {
+            stop += 1;
+        }
+        let reason = match read_error {
+            Some(error) => format!("file is truncated or corrupt, reading stopped here: {error}"),
+            // serde_json counts lines from where the splitter started, so the
+            // whole document is parsed again for the position in the file.
+            None => match serde_json::from_slice::<IgnoredAny>(&bytes)
+                .err()
+                .or(failure)
+            {
+                Some(error) => format!("invalid JSON: {error}"),
+                None => "invalid JSON".to_string(),
+            },
+        };
         let position = Position {
-            line: Some(error.line() as u64),
+            line: Some(line_index.line_of(stop)),
             record: record_count + 1,
         };
-        tally.reject(name, position, RowError::new("", reason, ""));
+        let cut = String::from_utf8_lossy(&bytes[stop..]);
+        tally.reject(name, position, RowError::new("", reason, &cut));
     }
-    Ok((tally, seen))
+    Ok((tally, state))
+}
+
+/// Finds the `[` of `{"key": [` at the start of a document that does not parse
+/// as a whole, so the records before a cut can still be read.
+fn keyed_array_start(bytes: &[u8], open: usize, key: &str) -> Option<usize> {
+    let mut at = open + 1;
+    let skip_space = |at: &mut usize| {
+        while *at < bytes.len() && bytes[*at].is_ascii_whitespace() {
+            *at += 1;
+        }
+    };
+    skip_space(&mut at);
+    let quoted = format!("\"{key}\"");
+    if !bytes[at..].starts_with(quoted.as_bytes()) {
+        return None;
+    }
+    at += quoted.len();
+    skip_space(&mut at);
+    if bytes.get(at) != Some(&b':') {
+        return None;
+    }
+    at += 1;
+    skip_space(&mut at);
+    (bytes.get(at) == Some(&b'[')).then_some(at)
+}
+
+/// Finds the `[` of the first member of a top-level object that holds an array
+/// of objects, in a document that does not parse as a whole, so the records
+/// before a cut can still be read. Stops at a member named by a record key,
+/// because then the object is one record.
+fn first_records_array_start(
+    bytes: &[u8],
+    open: usize,
+    is_record_key: impl Fn(&str) -> bool,
+) -> Option<usize> {
+    let skip_space = |at: &mut usize| {
+        while *at < bytes.len() && bytes[*at].is_ascii_whitespace() {
+            *at += 1;
+        }
+    };
+    let mut at = open + 1;
+    loop {
+        skip_space(&mut at);
+        let mut keys = serde_json::Deserializer::from_slice(&bytes[at..]).into_iter::<String>();
+        let key = keys.next()?.ok()?;
+        if is_record_key(&key) {
+            return None;
+        }
+        at += keys.byte_offset();
+        skip_space(&mut at);
+        if bytes.get(at) != Some(&b':') {
+            return None;
+        }
+        at += 1;
+        skip_space(&mut at);
+        if bytes.get(at) == Some(&b'[') {
+            let mut first = at + 1;
+            skip_space(&mut first);
+            if bytes.get(first) == Some(&b'{') {
+                return Some(at);
+            }
+        }
+        let mut values =
+            serde_json::Deserializer::from_slice(&bytes[at..]).into_iter::<IgnoredAny>();
+        values.next()?.ok()?;
+        at += values.byte_offset();
+        skip_space(&mut at);
+        if bytes.get(at) != Some(&b',') {
+            return None;
+        }
+        at += 1;
+    }
 }
 
 fn offset_in(bytes: &[u8], part: &str) -> usize {
@@ -461,15 +688,27 @@ struct ParsedRecord<'de> {
     keys: Vec<String>,
 }
 
+#[cfg(test)]
 fn parse_record(bytes: &[u8], kind: InputKind) -> Result<ParsedRecord<'_>, serde_json::Error> {
+    parse_record_keeping_keys(bytes, kind, true)
+}
+
+/// Parses one record; its keys are kept only when `keep_keys` is set, since only
+/// a file's first record needs them (for error messages).
+fn parse_record_keeping_keys(
+    bytes: &[u8],
+    kind: InputKind,
+    keep_keys: bool,
+) -> Result<ParsedRecord<'_>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let record = RecordSeed { kind }.deserialize(&mut deserializer)?;
+    let record = RecordSeed { kind, keep_keys }.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(record)
 }
 
 struct RecordSeed {
     kind: InputKind,
+    keep_keys: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed {
@@ -499,7 +738,7 @@ impl<'de> Visitor<'de> for RecordSeed {
             keys: Vec::new(),
         };
         while let Some(key) = map.next_key::<Text<'de>>()? {
-            if record.keys.len() < 40 {
+            if self.keep_keys && record.keys.len() < 40 {
                 record.keys.push(key.0.to_string());
             }
             let Some(index) = self.kind.column_index(&key.0) else {

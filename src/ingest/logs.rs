@@ -1,7 +1,9 @@
 //! Normalises access log rows and reduces them, as they are read, to summary
 //! rows ([`AccessKey`] → [`AccessStats`]), denied events and trace edges.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use regex::Regex;
@@ -9,8 +11,10 @@ use regex::Regex;
 use super::fields::Row;
 use super::schema::{LOG_COLUMNS, column};
 use super::{Accumulator, Fields, Position, RowError};
-use crate::model::access::{AccessData, AccessKey, AccessStats, DeniedEvent, TraceEdge};
-use crate::model::endpoint::{normalize_method, normalize_path, template};
+use crate::model::access::{
+    AccessData, AccessKey, AccessStats, DeniedEvent, TraceEdge, VolumeBuckets,
+};
+use crate::model::endpoint::{normalize_path, template};
 use crate::model::inventory::Inventory;
 use crate::model::{Decision, IdentityType, Origin, Timestamp};
 
@@ -45,6 +49,13 @@ pub struct LogContext {
     pub raw_path_identities: HashSet<String>,
     /// Applied in order to each source; each removes what it matches.
     pub source_normalizers: Vec<Regex>,
+    /// Keeps the normalised raw path on trace edges of every identity, as a
+    /// summary needs, instead of the template.
+    pub trace_raw_paths: bool,
+    /// Which denied events to keep; `None` keeps all of them.
+    pub denied_filter: Option<DeniedFilter>,
+    /// The per-identity volume buckets of the window.
+    pub volume_buckets: VolumeBuckets,
 }
 
 impl LogContext {
@@ -58,6 +69,7 @@ impl LogContext {
         let mut context = LogContext {
             window,
             source_normalizers,
+            volume_buckets: VolumeBuckets::for_window(window.0, window.1),
             ..LogContext::default()
         };
         for (name, identity) in &inventory.identities {
@@ -85,6 +97,56 @@ impl LogContext {
     }
 }
 
+/// The denied events a run keeps: those that can match one of its tests, by
+/// request id or by identity, method and path, as denial-not-logged and
+/// denial-log-incomplete match them. Those rules are the only readers of
+/// `AccessData::denied`, so a run over months of logs does not keep every denial.
+// NOTE: a new rule that reads denied events without a test must widen this filter.
+#[derive(Debug, Default)]
+pub struct DeniedFilter {
+    request_ids: HashSet<String>,
+    identities: HashSet<String>,
+    /// `identity`, method and path joined by [`KEY_SEPARATOR`].
+    requests: HashSet<String>,
+}
+
+impl DeniedFilter {
+    /// Keeps the denied events that some test in `tests` could match.
+    pub fn for_tests(tests: &[crate::model::TestResult]) -> DeniedFilter {
+        let mut filter = DeniedFilter::default();
+        for test in tests {
+            if !test.request_id.is_empty() {
+                filter.request_ids.insert(test.request_id.clone());
+            }
+            filter.identities.insert(test.identity.clone());
+            filter
+                .requests
+                .insert(request_key(&test.identity, &test.method, &test.endpoint));
+        }
+        filter
+    }
+
+    /// Whether a denied event with these fields may match a test.
+    pub fn keeps(&self, request_id: &str, identity: &str, method: &str, path: &str) -> bool {
+        (!request_id.is_empty() && self.request_ids.contains(request_id))
+            || (self.identities.contains(identity)
+                && self.requests.contains(&request_key(identity, method, path)))
+    }
+}
+
+fn request_key(identity: &str, method: &str, path: &str) -> String {
+    [identity, method, path].join(&KEY_SEPARATOR.to_string())
+}
+
+impl LogContext {
+    /// Whether the run keeps this denied event (see [`DeniedFilter`]).
+    pub fn keeps_denied(&self, request_id: &str, identity: &str, method: &str, path: &str) -> bool {
+        self.denied_filter
+            .as_ref()
+            .is_none_or(|filter| filter.keeps(request_id, identity, method, path))
+    }
+}
+
 /// Reduces access events as they are read.
 pub struct LogAccumulator<'c> {
     context: &'c LogContext,
@@ -94,8 +156,11 @@ pub struct LogAccumulator<'c> {
     services: BTreeSet<(String, String)>,
     in_window: u64,
     outside_window: u64,
-    sources: HashMap<Box<str>, Box<str>>,
+    /// Raw source → normalised source, so each distinct source is normalised once.
+    sources: HashMap<Box<str>, Arc<str>>,
     key: String,
+    /// Events per identity and volume bucket.
+    volume: HashMap<Box<str>, Vec<u32>>,
 }
 
 impl<'c> LogAccumulator<'c> {
@@ -111,6 +176,7 @@ impl<'c> LogAccumulator<'c> {
             outside_window: 0,
             sources: HashMap::new(),
             key: String::new(),
+            volume: HashMap::new(),
         }
     }
 
@@ -123,6 +189,13 @@ impl<'c> LogAccumulator<'c> {
             .map(|(key, stats)| (decode_key(&key), stats))
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
+        // Every in-window event has a summary row, so the rows name every
+        // (environment, service) pair with events.
+        let mut services = self.services;
+        services.extend(
+            rows.iter()
+                .map(|(key, _)| (key.environment.clone(), key.service.clone())),
+        );
         let mut denied = self.denied;
         denied.sort();
         let mut traces = self.traces;
@@ -131,18 +204,41 @@ impl<'c> LogAccumulator<'c> {
             rows,
             denied,
             traces,
-            services: self.services,
+            services,
             events_in_window: self.in_window,
             events_outside_window: self.outside_window,
+            volume: self
+                .volume
+                .into_iter()
+                .map(|(identity, counts)| (identity.into_string(), counts))
+                .collect(),
+            volume_buckets: self.context.volume_buckets,
         }
     }
 
-    fn normalized_source(&mut self, source: &str) -> &str {
-        if !self.sources.contains_key(source) {
-            let normalized = self.context.normalize_source(source);
-            self.sources.insert(source.into(), normalized.into());
+    /// Adds `events` to the identity's volume bucket of `time`.
+    fn count_volume(&mut self, identity: &str, time: Timestamp, events: u64) {
+        let buckets = &self.context.volume_buckets;
+        let Some(index) = buckets.index(time) else {
+            return;
+        };
+        if !self.volume.contains_key(identity) {
+            self.volume
+                .insert(identity.into(), vec![0; buckets.count as usize]);
         }
-        &self.sources[source]
+        if let Some(counts) = self.volume.get_mut(identity) {
+            let events = u32::try_from(events).unwrap_or(u32::MAX);
+            counts[index] = counts[index].saturating_add(events);
+        }
+    }
+
+    fn normalized_source(&mut self, source: &str) -> Arc<str> {
+        if let Some(normalized) = self.sources.get(source) {
+            return normalized.clone();
+        }
+        let normalized: Arc<str> = self.context.normalize_source(source).into();
+        self.sources.insert(source.into(), normalized.clone());
+        normalized
     }
 }
 
@@ -161,20 +257,21 @@ impl Accumulator for LogAccumulator<'_> {
         let identity = row.required(IDENTITY)?;
         let service = row.required(SERVICE)?;
         let status = row.status_code(STATUS_CODE)?;
-        let decision =
-            match row.enumeration(DECISION, parse_decision, || "allow, deny".to_string())? {
-                Some(decision) => decision,
-                None => match status {
-                    Some(code) => Decision::from_status(code),
-                    None => {
-                        return Err(RowError::new(
-                            LOG_COLUMNS[DECISION],
-                            "missing required value (give `decision` or `status_code`)",
-                            "",
-                        ));
-                    }
-                },
-            };
+        let decision = match row.enumeration(DECISION, parse_decision, || {
+            "allow, deny, other".to_string()
+        })? {
+            Some(decision) => decision,
+            None => match status {
+                Some(code) => Decision::from_status(code),
+                None => {
+                    return Err(RowError::new(
+                        LOG_COLUMNS[DECISION],
+                        "missing required value (give `decision` or `status_code`)",
+                        "",
+                    ));
+                }
+            },
+        };
         let action = row.text(ACTION);
         let method = row.text(METHOD);
         let raw_endpoint = row.text(ENDPOINT);
@@ -195,9 +292,10 @@ impl Accumulator for LogAccumulator<'_> {
             return Ok(());
         }
         self.in_window += 1;
+        self.count_volume(identity, time, 1);
 
-        let environment = row.text(ENVIRONMENT).to_ascii_lowercase();
-        let method = normalize_method(method);
+        let environment = lower_case(row.text(ENVIRONMENT));
+        let method = upper_case(method);
         let path = normalize_path(raw_endpoint);
         let endpoint = if self.context.raw_path_identities.contains(identity) {
             path.into()
@@ -209,38 +307,33 @@ impl Accumulator for LogAccumulator<'_> {
             Some(boundaries) => boundaries.partition_point(|boundary| *boundary <= time) as u32,
             None => 0,
         };
-        let source = self.normalized_source(row.text(SOURCE)).to_string();
+        let source = self.normalized_source(row.text(SOURCE));
         let origin = || Origin {
             file: file.clone(),
             line: position.line_or_record(),
         };
 
         let mut key = std::mem::take(&mut self.key);
-        key.clear();
-        for value in [
-            identity,
-            row.text(CREDENTIAL_ID),
-            identity_type.map_or("", IdentityType::as_str),
-            &environment,
-            service,
-            &method,
-            &endpoint,
-            action,
-            decision.as_str(),
-            &source,
-            row.text(USER_AGENT),
-            &row.text(AUTH_PATH).to_ascii_lowercase(),
-            &segment.to_string(),
-        ] {
-            key.extend(
-                value
-                    .chars()
-                    .map(|c| if c == KEY_SEPARATOR { ' ' } else { c }),
-            );
-            key.push(KEY_SEPARATOR);
-        }
+        encode_key(
+            &mut key,
+            [
+                identity,
+                row.text(CREDENTIAL_ID),
+                identity_type.map_or("", IdentityType::as_str),
+                &environment,
+                service,
+                &method,
+                &endpoint,
+                action,
+                decision.as_str(),
+                &source,
+                row.text(USER_AGENT),
+                &lower_case(row.text(AUTH_PATH)),
+            ],
+            segment,
+        );
         match self.rows.get_mut(key.as_str()) {
-            Some(stats) => stats.add(time, request_id, origin),
+            Some(stats) => stats.add_event(time, request_id, file, position.line_or_record()),
             None => {
                 self.rows.insert(
                     key.as_str().into(),
@@ -250,20 +343,17 @@ impl Accumulator for LogAccumulator<'_> {
         }
         self.key = key;
 
-        if !self
-            .services
-            .contains(&(environment.clone(), service.to_string()))
+        if decision == Decision::Deny
+            && self
+                .context
+                .keeps_denied(request_id, identity, &method, path)
         {
-            self.services
-                .insert((environment.clone(), service.to_string()));
-        }
-        if decision == Decision::Deny {
             self.denied.push(DeniedEvent {
                 time,
                 identity: identity.to_string(),
-                environment: environment.clone(),
+                environment: environment.to_string(),
                 service: service.to_string(),
-                method: method.clone(),
+                method: method.to_string(),
                 endpoint: path.to_string(),
                 action: action.to_string(),
                 reason: row.text(REASON).to_string(),
@@ -278,10 +368,14 @@ impl Accumulator for LogAccumulator<'_> {
                 time,
                 origin: origin(),
                 identity: identity.to_string(),
-                environment,
+                environment: environment.into_owned(),
                 service: service.to_string(),
-                method,
-                endpoint: endpoint.into_owned(),
+                method: method.into_owned(),
+                endpoint: if self.context.trace_raw_paths {
+                    path.to_string()
+                } else {
+                    endpoint.into_owned()
+                },
                 action: action.to_string(),
                 decision,
                 request_id: request_id.to_string(),
@@ -302,6 +396,89 @@ impl Accumulator for LogAccumulator<'_> {
         self.services.extend(other.services);
         self.in_window += other.in_window;
         self.outside_window += other.outside_window;
+        for (identity, counts) in other.volume {
+            match self.volume.get_mut(&identity) {
+                Some(known) => {
+                    for (total, count) in known.iter_mut().zip(counts) {
+                        *total = total.saturating_add(count);
+                    }
+                }
+                None => {
+                    self.volume.insert(identity, counts);
+                }
+            }
+        }
+    }
+}
+
+/// The key fields of a summary row, in encoding order: identity, credential id,
+/// identity type, environment, service, method, endpoint, action, decision,
+/// normalised source, user agent, auth path.
+pub type KeyFields<'a> = [&'a str; 12];
+
+/// Writes the key fields and the segment into `key`, each followed by
+/// [`KEY_SEPARATOR`], which is replaced by a space inside values.
+fn encode_key(key: &mut String, values: KeyFields<'_>, segment: u32) {
+    key.clear();
+    for value in values {
+        if value.contains(KEY_SEPARATOR) {
+            key.extend(
+                value
+                    .chars()
+                    .map(|c| if c == KEY_SEPARATOR { ' ' } else { c }),
+            );
+        } else {
+            key.push_str(value);
+        }
+        key.push(KEY_SEPARATOR);
+    }
+    let _ = write!(key, "{segment}");
+    key.push(KEY_SEPARATOR);
+}
+
+/// Adding already reduced evidence, as read from a summary file. The caller has
+/// applied the review window and derived the segment.
+impl LogAccumulator<'_> {
+    /// The context the accumulator was made with.
+    pub fn context(&self) -> &LogContext {
+        self.context
+    }
+
+    /// Folds a summary row of in-window events into the rows.
+    pub fn add_summary_row(&mut self, values: KeyFields<'_>, segment: u32, stats: AccessStats) {
+        self.in_window += stats.count;
+        let buckets = self.context.volume_buckets;
+        // NOTE: a summary row has no per-event times, so its events are charted only
+        // when the row lies within one volume bucket. The report's volume charts
+        // leave out the events of other summary rows.
+        if buckets.index(stats.first) == buckets.index(stats.last) {
+            self.count_volume(values[0], stats.first, stats.count);
+        }
+        self.count_volume(values[0], stats.first, stats.count);
+        let mut key = std::mem::take(&mut self.key);
+        encode_key(&mut key, values, segment);
+        match self.rows.get_mut(key.as_str()) {
+            Some(known) => known.merge(stats),
+            None => {
+                self.rows.insert(key.as_str().into(), stats);
+            }
+        }
+        self.key = key;
+    }
+
+    /// Keeps one in-window denied event.
+    pub fn add_denied(&mut self, event: DeniedEvent) {
+        self.denied.push(event);
+    }
+
+    /// Keeps one in-window trace edge.
+    pub fn add_trace(&mut self, edge: TraceEdge) {
+        self.traces.push(edge);
+    }
+
+    /// Counts events that fell outside the review window.
+    pub fn add_outside_window(&mut self, events: u64) {
+        self.outside_window += events;
     }
 }
 
@@ -316,12 +493,37 @@ fn merge_rows(into: &mut HashMap<Box<str>, AccessStats>, from: HashMap<Box<str>,
     }
 }
 
-/// Logs say `allow`/`deny`; common synonyms are accepted too.
+/// Logs say `allow`/`deny` (or `other`, neither); common synonyms are accepted too, in any case.
 fn parse_decision(text: &str) -> Option<Decision> {
-    match crate::model::fold_enum_text(text).as_str() {
-        "allow" | "allowed" | "permit" | "success" => Some(Decision::Allow),
-        "deny" | "denied" | "forbidden" | "failure" => Some(Decision::Deny),
-        _ => None,
+    let text = text.trim();
+    let is = |word: &str| text.eq_ignore_ascii_case(word);
+    if is("allow") || is("allowed") || is("permit") || is("success") {
+        Some(Decision::Allow)
+    } else if is("deny") || is("denied") || is("forbidden") || is("failure") {
+        Some(Decision::Deny)
+    } else if is("other") {
+        // Neither allowed nor denied, e.g. a request that failed for another reason.
+        Some(Decision::Other)
+    } else {
+        None
+    }
+}
+
+/// Lower-cases ASCII letters, borrowing when there are none to change.
+fn lower_case(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Upper-cases ASCII letters, borrowing when there are none to change.
+fn upper_case(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(text.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(text)
     }
 }
 

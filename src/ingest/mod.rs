@@ -1,16 +1,19 @@
 //! Reading inputs: finding the files behind a path, folder or glob, opening them
 //! through gzip or zstd, and parsing CSV, JSON Lines, JSON and Parquet into rows of
-//! native columns. Each input kind's normaliser (`tests`, `logs`, `entitlements`)
-//! turns those rows into the model, rejecting rows it cannot read.
+//! native columns. Each input kind's normaliser (`tests`, `logs`, `entitlements`,
+//! `exceptions`) turns those rows into the model, rejecting rows it cannot read.
 
 mod csv;
 pub mod entitlements;
+pub mod exceptions;
 mod fields;
 mod files;
+pub mod import;
 mod json;
 pub mod logs;
 mod parquet;
 pub mod schema;
+pub mod summary;
 pub mod tests;
 
 use std::borrow::Cow;
@@ -118,10 +121,26 @@ pub struct ReadOutcome<A> {
     pub rejects: Vec<Reject>,
 }
 
-/// Reads every file behind `patterns` as input of `kind`.
+/// Reads every file behind `patterns` as input of `kind`, telling each file's
+/// format by its content.
 pub fn read_inputs<A, F>(
     kind: InputKind,
     patterns: &[String],
+    new_accumulator: &F,
+) -> Result<ReadOutcome<A>>
+where
+    A: Accumulator,
+    F: Fn() -> A + Sync,
+{
+    read_inputs_with(kind, patterns, &import::ImportConfig::default(), new_accumulator)
+}
+
+/// Reads every file behind `patterns` as input of `kind`, in the formats and
+/// with the mapping files that `imports` sets for that kind.
+pub fn read_inputs_with<A, F>(
+    kind: InputKind,
+    patterns: &[String],
+    imports: &import::ImportConfig,
     new_accumulator: &F,
 ) -> Result<ReadOutcome<A>>
 where
@@ -133,12 +152,20 @@ where
         files: Vec::new(),
         rejects: Vec::new(),
     };
-    for mut file in expand_inputs(kind, patterns)? {
+    let mut files = expand_inputs(kind, patterns)?;
+    let plan = import::Plan::new(kind, &mut files, imports)?;
+    for (index, mut file) in files.into_iter().enumerate() {
         tracing::debug!(path = %file.path, format = file.format.as_str(), "reading {}", kind.as_str());
-        let tally = match file.format {
-            Format::Csv => csv::read(&mut file, new_accumulator)?,
-            Format::JsonLines | Format::Json => json::read(&mut file, new_accumulator)?,
-            Format::Parquet => parquet::read(&mut file, new_accumulator)?,
+        let tally = match plan.format_of(index) {
+            import::ImportFormat::Native => match file.format {
+                Format::Csv => csv::read(&mut file, new_accumulator)?,
+                Format::JsonLines | Format::Json => json::read(&mut file, new_accumulator)?,
+                Format::Parquet => parquet::read(&mut file, new_accumulator)?,
+                Format::Xml | Format::Yaml | Format::Text => {
+                    return Err(import::unreadable_natively(&file));
+                }
+            },
+            _ => plan.read(index, &mut file, new_accumulator)?,
         };
         file.rows_read = tally.read;
         file.rows_rejected = tally.rejects.len() as u64;
@@ -188,6 +215,57 @@ impl<A: Accumulator> Tally<A> {
         self.data.merge(other.data);
         self.read += other.read;
         self.rejects.extend(other.rejects);
+    }
+}
+
+/// One tally per worker thread, kept for every batch of a file, so each worker
+/// fills one accumulator instead of building and merging one per batch. The
+/// rows each tally gets depend on scheduling; accumulators sort when they finish.
+struct ThreadTallies<A> {
+    /// One slot per rayon thread, and a last one for callers outside the pool.
+    slots: Vec<std::sync::Mutex<Tally<A>>>,
+}
+
+impl<A: Accumulator> ThreadTallies<A> {
+    fn new<F: Fn() -> A>(new_accumulator: &F) -> ThreadTallies<A> {
+        let slots = (0..=rayon::current_num_threads())
+            .map(|_| std::sync::Mutex::new(Tally::new(new_accumulator())))
+            .collect();
+        ThreadTallies { slots }
+    }
+
+    /// Runs `visit` over `items` on all cores, each thread with its own tally,
+    /// `per_task` items at a time.
+    fn visit<T, V>(&self, items: &[T], per_task: usize, visit: V)
+    where
+        T: Sync,
+        V: Fn(&mut Tally<A>, &T) + Sync,
+    {
+        items.par_chunks(per_task.max(1)).for_each(|chunk| {
+            let last = self.slots.len() - 1;
+            let slot = rayon::current_thread_index().map_or(last, |index| index.min(last));
+            // A thread holds only its own slot, and `visit` starts no rayon work
+            // while holding it, so no thread waits on another's slot.
+            let mut tally = self.slots[slot]
+                .lock()
+                .expect("no worker panics while holding its tally");
+            for item in chunk {
+                visit(&mut tally, item);
+            }
+        });
+    }
+
+    /// Merges the threads' tallies.
+    fn finish(self) -> Tally<A> {
+        let mut tallies = self
+            .slots
+            .into_iter()
+            .map(|slot| slot.into_inner().expect("no worker panicked"));
+        let mut merged = tallies.next().expect("at least one slot");
+        for tally in tallies {
+            merged.merge(tally);
+        }
+        merged
     }
 }
 

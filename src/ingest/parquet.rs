@@ -5,19 +5,31 @@ use std::borrow::Cow;
 use std::io::Cursor;
 use std::sync::Arc;
 
+use polars::io::parquet::metadata::FileMetadataRef;
 use polars::prelude::*;
 
-use super::{Accumulator, Fields, InputFile, Position, RowError, Tally, par_tally, present};
+use super::{
+    Accumulator, Fields, InputFile, InputKind, Position, RowError, Tally, ThreadTallies, present,
+};
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
 
-/// Rows converted to text and handed to the workers at a time.
-const SLICE_ROWS: usize = 64 * 1024;
+/// Rows decoded at a time at most: a row group, or a part of a larger one.
+const SLICE_ROWS: usize = 1 << 20;
+
+/// Rows a worker normalises at a time.
+const ROWS_PER_TASK: usize = 1024;
+
+/// Epoch milliseconds from here on are read back as milliseconds when written as
+/// digits (docs/inputs.md); earlier times are written as RFC 3339.
+const EPOCH_MILLIS_AS_DIGITS: i64 = 100_000_000_000;
 
 /// One native column's values for a slice of rows.
 enum ColumnValues {
     Absent,
-    Text(Vec<Option<String>>),
+    Text(StringChunked),
+    /// Parquet timestamps and dates, as epoch milliseconds.
+    Millis(Int64Chunked),
     /// A list or struct column, which no native column accepts.
     Nested(Vec<bool>),
 }
@@ -45,8 +57,9 @@ where
         message: error.to_string(),
     };
 
-    let mut reader = ParquetReader::new(Cursor::new(bytes));
+    let mut reader = ParquetReader::new(Cursor::new(bytes.as_slice()));
     let schema = reader.schema().map_err(parquet_error)?;
+    let metadata = reader.get_metadata().map_err(parquet_error)?.clone();
     let names: Vec<String> = schema.iter_names().map(|name| name.to_string()).collect();
 
     let mut sources: Vec<Option<String>> = vec![None; kind.columns().len()];
@@ -71,61 +84,118 @@ where
                 .join(", "),
         });
     }
-
     let projection: Vec<String> = sources.iter().flatten().cloned().collect();
-    let frame = reader
-        .with_columns(Some(projection))
-        .finish()
-        .map_err(parquet_error)?;
 
-    let mut tally = Tally::new(new_accumulator());
-    let mut offset = 0usize;
-    while offset < frame.height() {
-        let slice = frame.slice(offset as i64, SLICE_ROWS);
+    // Decoding one row group at a time bounds memory by the largest row group
+    // (or SLICE_ROWS), not by the file.
+    let tallies = ThreadTallies::new(new_accumulator);
+    for (offset, rows) in slices(&metadata) {
+        let mut reader = ParquetReader::new(Cursor::new(bytes.as_slice()))
+            .with_columns(Some(projection.clone()))
+            .with_slice(Some((offset, rows)));
+        reader.set_metadata(metadata.clone());
+        let frame = reader.finish().map_err(parquet_error)?;
         let columns: Vec<ColumnValues> = sources
             .iter()
             .map(|source| match source {
-                Some(column) => column_values(&slice, column).map_err(parquet_error),
+                Some(column) => column_values(&frame, column).map_err(parquet_error),
                 None => Ok(ColumnValues::Absent),
             })
             .collect::<Result<_>>()?;
-        let rows: Vec<usize> = (0..slice.height()).collect();
-        let part = par_tally(&rows, new_accumulator, |tally, &row| {
-            let position = Position {
-                line: None,
-                record: (offset + row + 1) as u64,
-            };
-            let mut fields: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(columns.len());
-            for (native, values) in columns.iter().enumerate() {
-                match values {
-                    ColumnValues::Absent => fields.push(None),
-                    ColumnValues::Text(values) => {
-                        fields.push(values[row].as_deref().and_then(present).map(Cow::Borrowed))
-                    }
-                    ColumnValues::Nested(non_null) => {
-                        if non_null[row] {
-                            let error = RowError::new(
-                                kind.columns()[native],
-                                "expected a string or a number, found a list or struct",
-                                "",
-                            );
-                            tally.reject(&name, position, error);
-                            return;
-                        }
-                        fields.push(None);
-                    }
-                }
+        let starts: Vec<usize> = (0..frame.height()).step_by(ROWS_PER_TASK).collect();
+        tallies.visit(&starts, 1, |tally, &start| {
+            let end = (start + ROWS_PER_TASK).min(frame.height());
+            for row in start..end {
+                let position = Position {
+                    line: None,
+                    record: (offset + row + 1) as u64,
+                };
+                add_row(tally, &name, kind, &columns, row, position);
             }
-            tally.add(&name, position, &fields as &Fields<'_>);
         });
-        tally.merge(part);
-        offset += SLICE_ROWS;
     }
-    Ok(tally)
+    Ok(tallies.finish())
 }
 
-/// Converts one column to text: timestamps and dates to RFC 3339, numbers and
-/// booleans to their usual text.
+/// The row ranges to decode: each row group, with groups larger than
+/// [`SLICE_ROWS`] cut into parts.
+fn slices(metadata: &FileMetadataRef) -> Vec<(usize, usize)> {
+    let mut slices = Vec::new();
+    let mut offset = 0;
+    for group in &metadata.row_groups {
+        let mut remaining = group.num_rows();
+        while remaining > 0 {
+            let rows = remaining.min(SLICE_ROWS);
+            slices.push((offset, rows));
+            offset += rows;
+            remaining -= rows;
+        }
+    }
+    slices
+}
+
+/// Hands one row's values, as text, to the accumulator.
+fn add_row<A: Accumulator>(
+    tally: &mut Tally<A>,
+    name: &Arc<str>,
+    kind: InputKind,
+    columns: &[ColumnValues],
+    row: usize,
+    position: Position,
+) {
+    let mut digits = [[0u8; 20]; 8];
+    let mut digit_slots = digits.iter_mut();
+    let mut fields: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(columns.len());
+    for (native, values) in columns.iter().enumerate() {
+        match values {
+            ColumnValues::Absent => fields.push(None),
+            ColumnValues::Text(values) => {
+                fields.push(values.get(row).and_then(present).map(Cow::Borrowed))
+            }
+            ColumnValues::Millis(values) => {
+                let text = values.get(row).map(|millis| {
+                    match digit_slots.next() {
+                        Some(slot) if millis >= EPOCH_MILLIS_AS_DIGITS => {
+                            Cow::Borrowed(write_digits(slot, millis))
+                        }
+                        _ => Cow::Owned(Timestamp(millis).to_rfc3339()),
+                    }
+                });
+                fields.push(text);
+            }
+            ColumnValues::Nested(non_null) => {
+                if non_null[row] {
+                    let error = RowError::new(
+                        kind.columns()[native],
+                        "expected a string or a number, found a list or struct",
+                        "",
+                    );
+                    tally.reject(name, position, error);
+                    return;
+                }
+                fields.push(None);
+            }
+        }
+    }
+    tally.add(name, position, &fields as &Fields<'_>);
+}
+
+/// Writes a non-negative number's decimal digits into `buffer`.
+fn write_digits(buffer: &mut [u8; 20], mut value: i64) -> &str {
+    let mut start = buffer.len();
+    loop {
+        start -= 1;
+        buffer[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buffer[start..]).expect("ASCII digits")
+}
+
+/// Converts one column for [`add_row`]: text as it is, timestamps and dates as
+/// epoch milliseconds, numbers and booleans cast to their usual text.
 fn column_values(frame: &DataFrame, name: &str) -> PolarsResult<ColumnValues> {
     let series = frame.column(name)?.as_materialized_series().clone();
     let values = match series.dtype() {
@@ -136,19 +206,15 @@ fn column_values(frame: &DataFrame, name: &str) -> PolarsResult<ColumnValues> {
                 TimeUnit::Milliseconds => 1,
             };
             let raw = series.cast(&DataType::Int64)?;
-            raw.i64()?
-                .iter()
-                .map(|value| value.map(|v| Timestamp(v.div_euclid(per_ms)).to_rfc3339()))
-                .collect()
+            let millis = raw.i64()?.apply_values(|value| value.div_euclid(per_ms));
+            return Ok(ColumnValues::Millis(millis.rechunk().into_owned()));
         }
         DataType::Date => {
-            let raw = series.cast(&DataType::Int32)?;
-            raw.i32()?
-                .iter()
-                .map(|value| value.map(|days| Timestamp(i64::from(days) * 86_400_000).to_rfc3339()))
-                .collect()
+            let raw = series.cast(&DataType::Int32)?.cast(&DataType::Int64)?;
+            let millis = raw.i64()?.apply_values(|days| days * 86_400_000);
+            return Ok(ColumnValues::Millis(millis.rechunk().into_owned()));
         }
-        DataType::Null => vec![None; series.len()],
+        DataType::Null => return Ok(ColumnValues::Absent),
         DataType::List(_) => {
             return Ok(ColumnValues::Nested(
                 series
@@ -158,18 +224,8 @@ fn column_values(frame: &DataFrame, name: &str) -> PolarsResult<ColumnValues> {
                     .collect(),
             ));
         }
-        DataType::String => series
-            .str()?
-            .iter()
-            .map(|value| value.map(str::to_string))
-            .collect(),
-        _ => {
-            let text = series.cast(&DataType::String)?;
-            text.str()?
-                .iter()
-                .map(|value| value.map(str::to_string))
-                .collect()
-        }
+        DataType::String => series,
+        _ => series.cast(&DataType::String)?,
     };
-    Ok(ColumnValues::Text(values))
+    Ok(ColumnValues::Text(values.str()?.rechunk().into_owned()))
 }

@@ -9,6 +9,8 @@ pub enum InputKind {
     Logs,
     Entitlements,
     Exceptions,
+    /// Access log summaries written by `corroborate summarize`.
+    Summaries,
 }
 
 impl InputKind {
@@ -19,6 +21,7 @@ impl InputKind {
             InputKind::Logs => "logs",
             InputKind::Entitlements => "entitlements",
             InputKind::Exceptions => "exceptions",
+            InputKind::Summaries => "summaries",
         }
     }
 
@@ -29,6 +32,7 @@ impl InputKind {
             InputKind::Logs => LOG_COLUMNS,
             InputKind::Entitlements => ENTITLEMENT_COLUMNS,
             InputKind::Exceptions => EXCEPTION_COLUMNS,
+            InputKind::Summaries => SUMMARY_COLUMNS,
         }
     }
 
@@ -76,6 +80,9 @@ impl InputKind {
             InputKind::Exceptions => {
                 require(&["exception_id", "rule", "approved_by", "expires_at"])
             }
+            InputKind::Summaries => require(&[
+                "kind", "identity", "service", "decision", "count", "first", "last",
+            ]),
         }
         missing
     }
@@ -158,6 +165,38 @@ pub const EXCEPTION_COLUMNS: &[&str] = &[
     "expires_at",
     "justification",
     "ticket",
+];
+
+/// The columns of an access log summary file (docs/summaries.md), in the order
+/// `corroborate summarize` writes them.
+pub const SUMMARY_COLUMNS: &[&str] = &[
+    "kind",
+    "identity",
+    "credential_id",
+    "identity_type",
+    "environment",
+    "service",
+    "method",
+    "endpoint",
+    "path",
+    "action",
+    "decision",
+    "source",
+    "user_agent",
+    "auth_path",
+    "count",
+    "first",
+    "last",
+    "request_id",
+    "request_id_2",
+    "request_id_3",
+    "trace_id",
+    "reason",
+    "origin_file",
+    "origin_line",
+    "rows_rejected",
+    "events_outside_window",
+    "sha256",
 ];
 
 /// Finds the index of `name` in `columns`. It runs at compile time, so a

@@ -5,7 +5,9 @@
 //! (identity, credential, environment, service, operation, decision, source, user
 //! agent, auth path) tuples, not to the number of events.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use std::sync::Arc;
 
 use super::{Decision, Origin, Timestamp};
 
@@ -74,6 +76,21 @@ impl AccessStats {
         let candidate = origin();
         if candidate < self.origin {
             self.origin = candidate;
+        }
+    }
+
+    /// Adds one more event to the row, given where it was read; the origin is
+    /// built only when it is earlier than the row's.
+    pub fn add_event(&mut self, time: Timestamp, request_id: &str, file: &Arc<str>, line: u64) {
+        self.count += 1;
+        self.first = self.first.min(time);
+        self.last = self.last.max(time);
+        self.add_request_id(request_id);
+        if (&**file, line) < (&*self.origin.file, self.origin.line) {
+            self.origin = Origin {
+                file: file.clone(),
+                line,
+            };
         }
     }
 
@@ -146,7 +163,8 @@ pub struct TraceEdge {
 pub struct AccessData {
     /// Sorted by key.
     pub rows: Vec<(AccessKey, AccessStats)>,
-    /// Sorted by time, then input position.
+    /// Sorted by time, then input position. A run keeps only the denied events
+    /// that can match one of its tests (`ingest::logs::DeniedFilter`).
     pub denied: Vec<DeniedEvent>,
     /// Sorted by trace id, time, then input position.
     pub traces: Vec<TraceEdge>,
@@ -154,4 +172,103 @@ pub struct AccessData {
     pub services: BTreeSet<(String, String)>,
     pub events_in_window: u64,
     pub events_outside_window: u64,
+    /// In-window events per identity and [`VolumeBuckets`] bucket, for the report's
+    /// volume charts.
+    pub volume: BTreeMap<String, Vec<u32>>,
+    pub volume_buckets: VolumeBuckets,
+}
+
+/// The longest window, in days, whose volume is counted per day. Longer windows are
+/// counted per week or per several weeks, so no identity has more than
+/// [`MAX_VOLUME_BUCKETS`] counters.
+pub const DAILY_VOLUME_MAX_DAYS: i64 = 120;
+
+/// The maximum number of buckets [`VolumeBuckets::for_window`] makes.
+pub const MAX_VOLUME_BUCKETS: i64 = 120;
+
+const MILLIS_PER_DAY: i64 = 86_400_000;
+
+/// Equal time buckets covering the review window, starting at UTC midnight of its
+/// first day.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VolumeBuckets {
+    pub start: Timestamp,
+    /// 1 for windows up to [`DAILY_VOLUME_MAX_DAYS`] days, else a multiple of 7.
+    pub width_days: u32,
+    pub count: u32,
+}
+
+impl VolumeBuckets {
+    /// Splits `[since, until)` into days, or into whole weeks (several when needed to
+    /// stay within [`MAX_VOLUME_BUCKETS`]) when the window is longer than
+    /// [`DAILY_VOLUME_MAX_DAYS`].
+    pub fn for_window(since: Timestamp, until: Timestamp) -> VolumeBuckets {
+        let start = Timestamp(since.0.div_euclid(MILLIS_PER_DAY) * MILLIS_PER_DAY);
+        // Positive, so the unsigned division below is exact.
+        let span = until.0.saturating_sub(start.0).max(1) as u64;
+        let days = span.div_ceil(MILLIS_PER_DAY as u64);
+        let width_days = if days <= DAILY_VOLUME_MAX_DAYS as u64 {
+            1
+        } else {
+            7 * days.div_ceil(7 * MAX_VOLUME_BUCKETS as u64)
+        };
+        VolumeBuckets {
+            start,
+            width_days: width_days as u32,
+            count: days.div_ceil(width_days) as u32,
+        }
+    }
+
+    /// Returns the bucket `time` falls in, or `None` outside the buckets.
+    pub fn index(&self, time: Timestamp) -> Option<usize> {
+        if self.count == 0 || time < self.start {
+            return None;
+        }
+        let index = (time.0 - self.start.0) / (i64::from(self.width_days) * MILLIS_PER_DAY);
+        (index < i64::from(self.count)).then_some(index as usize)
+    }
+
+    /// Returns the start of bucket `index`.
+    pub fn bucket_start(&self, index: usize) -> Timestamp {
+        Timestamp(self.start.0 + index as i64 * i64::from(self.width_days) * MILLIS_PER_DAY)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    #[test]
+    fn volume_buckets_daily_for_90_days() {
+        let buckets =
+            VolumeBuckets::for_window(at("2026-09-01T06:00:00Z"), at("2026-11-30T00:00:00Z"));
+        assert_eq!(buckets.start, at("2026-09-01T00:00:00Z"));
+        assert_eq!(buckets.width_days, 1);
+        assert_eq!(buckets.count, 90);
+        assert_eq!(buckets.index(at("2026-09-01T05:00:00Z")), Some(0));
+        assert_eq!(buckets.index(at("2026-11-29T23:59:59Z")), Some(89));
+        assert_eq!(buckets.index(at("2026-11-30T00:00:00Z")), None);
+        assert_eq!(buckets.index(at("2026-08-31T23:59:59Z")), None);
+    }
+
+    #[test]
+    fn volume_buckets_weekly_past_120_days() {
+        let buckets =
+            VolumeBuckets::for_window(at("2026-01-01T00:00:00Z"), at("2026-12-01T00:00:00Z"));
+        assert_eq!(buckets.width_days, 7);
+        assert_eq!(buckets.count, 48);
+        assert_eq!(buckets.bucket_start(1), at("2026-01-08T00:00:00Z"));
+    }
+
+    #[test]
+    fn volume_buckets_stay_bounded_for_long_windows() {
+        let buckets =
+            VolumeBuckets::for_window(at("2000-01-01T00:00:00Z"), at("2026-01-01T00:00:00Z"));
+        assert_eq!(buckets.width_days % 7, 0);
+        assert!(i64::from(buckets.count) <= MAX_VOLUME_BUCKETS);
+    }
 }

@@ -55,6 +55,12 @@ impl TimestampError {
     pub fn input(&self) -> &str {
         &self.input
     }
+
+    /// Returns why the text was rejected, without the text, for messages that
+    /// show the value elsewhere (redacted).
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
 }
 
 /// Error for text that [`parse_duration`] does not accept.

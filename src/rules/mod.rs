@@ -3,6 +3,7 @@
 //! DIR` overrides them file by file. Every problem in every file is collected and
 //! reported at once, each with its file and line.
 
+pub mod docs;
 mod file;
 pub mod params;
 

@@ -23,6 +23,8 @@ pub enum ParamType {
     Flag,
     /// A table from a name to a severity.
     Severities,
+    /// A list of log-field requirements such as `action|method+endpoint`.
+    Context,
 }
 
 impl ParamType {
@@ -35,6 +37,9 @@ impl ParamType {
             ParamType::Share => "a number from 0 to 1",
             ParamType::Flag => "true or false",
             ParamType::Severities => "a table of severities (low, medium, high, critical)",
+            ParamType::Context => {
+                "a list of field requirements such as \"identity\" or \"action|method+endpoint\""
+            }
         }
     }
 }
@@ -52,7 +57,7 @@ pub fn accepted_params(rule: &str) -> &'static [(&'static str, ParamType)] {
             ("category_severity", Severities),
         ],
         "denial-not-logged" => &[("match_tolerance", Duration)],
-        "denial-log-incomplete" => &[("match_tolerance", Duration), ("required_context", Words)],
+        "denial-log-incomplete" => &[("match_tolerance", Duration), ("required_context", Context)],
         "revoked-credential-used" => &[("grace", Duration)],
         "stale-credential" => &[("max_age", Duration), ("require_api_key_expiry", Flag)],
         "shared-identity" => &[("min_consumers", Count), ("source_normalizers", Patterns)],
@@ -75,6 +80,7 @@ pub enum ParamValue {
     Share(f64),
     Flag(bool),
     Severities(BTreeMap<String, Severity>),
+    Context(Vec<ContextRequirement>),
 }
 
 /// Checks and compiles one TOML value as a parameter of `kind`.
@@ -130,6 +136,120 @@ pub fn compile_param(kind: ParamType, value: &toml::Value) -> Result<ParamValue,
             }
             Ok(ParamValue::Severities(severities))
         }
+        ParamType::Context => {
+            let items = value.as_array().ok_or_else(wrong)?;
+            let mut requirements = Vec::with_capacity(items.len());
+            for item in items {
+                let text = item.as_str().ok_or_else(wrong)?;
+                requirements.push(ContextRequirement::parse(text)?);
+            }
+            Ok(ParamValue::Context(requirements))
+        }
+    }
+}
+
+/// A field of a denied log event that `required_context` can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ContextField {
+    Identity,
+    Environment,
+    Service,
+    Method,
+    Endpoint,
+    Action,
+    Reason,
+    RequestId,
+}
+
+impl ContextField {
+    /// Every field, in the order error messages list them.
+    pub const ALL: [ContextField; 8] = [
+        ContextField::Identity,
+        ContextField::Environment,
+        ContextField::Service,
+        ContextField::Method,
+        ContextField::Endpoint,
+        ContextField::Action,
+        ContextField::Reason,
+        ContextField::RequestId,
+    ];
+
+    /// Returns the log column name of the field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContextField::Identity => "identity",
+            ContextField::Environment => "environment",
+            ContextField::Service => "service",
+            ContextField::Method => "method",
+            ContextField::Endpoint => "endpoint",
+            ContextField::Action => "action",
+            ContextField::Reason => "reason",
+            ContextField::RequestId => "request_id",
+        }
+    }
+
+    /// Parses a column name, ignoring case and surrounding whitespace.
+    pub fn parse(text: &str) -> Option<ContextField> {
+        let text = text.trim();
+        ContextField::ALL
+            .into_iter()
+            .find(|field| field.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+/// One entry of `required_context`: alternatives separated by `|`, each a set of
+/// fields joined by `+` that must all be present.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextRequirement {
+    /// The entry as written, trimmed, for evidence and remediation text.
+    pub text: String,
+    /// Non-empty, and so is each alternative.
+    pub alternatives: Vec<Vec<ContextField>>,
+}
+
+impl ContextRequirement {
+    /// Parses an entry such as `action|method+endpoint`. Rejects empty entries,
+    /// empty alternatives or fields (`a||b`, `a+`), and unknown field names.
+    pub fn parse(text: &str) -> Result<ContextRequirement, String> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err("an entry of `required_context` is empty".to_string());
+        }
+        let mut alternatives = Vec::new();
+        for alternative in trimmed.split('|') {
+            let mut fields = Vec::new();
+            for name in alternative.split('+') {
+                if name.trim().is_empty() {
+                    return Err(format!(
+                        "entry `{trimmed}` has an empty field name; separate alternatives with `|` and join fields with `+`"
+                    ));
+                }
+                let field = ContextField::parse(name).ok_or_else(|| {
+                    let known: Vec<&str> = ContextField::ALL
+                        .iter()
+                        .map(|field| field.as_str())
+                        .collect();
+                    format!(
+                        "entry `{trimmed}` names unknown field `{}`; expected one of: {}",
+                        name.trim(),
+                        known.join(", ")
+                    )
+                })?;
+                fields.push(field);
+            }
+            alternatives.push(fields);
+        }
+        Ok(ContextRequirement {
+            text: trimmed.to_string(),
+            alternatives,
+        })
+    }
+
+    /// Returns whether some alternative has all its fields present, per `present`.
+    pub fn is_met(&self, present: impl Fn(ContextField) -> bool) -> bool {
+        self.alternatives
+            .iter()
+            .any(|fields| fields.iter().all(|&field| present(field)))
     }
 }
 
@@ -193,6 +313,14 @@ impl Params {
         match self.get(name) {
             ParamValue::Flag(flag) => *flag,
             other => panic!("parameter `{name}` is {other:?}, not a flag"),
+        }
+    }
+
+    /// Returns a parameter that lists field requirements.
+    pub fn context(&self, name: &str) -> &[ContextRequirement] {
+        match self.get(name) {
+            ParamValue::Context(requirements) => requirements,
+            other => panic!("parameter `{name}` is {other:?}, not a field requirement list"),
         }
     }
 

@@ -68,7 +68,12 @@ impl Scenario {
     /// typo in a test's input cannot make a negative test pass vacuously.
     pub fn run_clean(&self) -> RunReport {
         let report = self.run().expect("run succeeds");
-        assert_eq!(report.rejects, 0, "the scenario's inputs had rejected rows; see {}", self.out().join("rejects.csv").display());
+        assert_eq!(
+            report.rejects,
+            0,
+            "the scenario's inputs had rejected rows; see {}",
+            self.out().join("rejects.csv").display()
+        );
         report
     }
 
@@ -85,7 +90,11 @@ impl Scenario {
 
 /// The findings of `rule` as readable keys, sorted.
 pub fn keys_of(findings: &[Finding], rule: &str) -> Vec<String> {
-    let mut keys: Vec<String> = findings.iter().filter(|finding| finding.rule == rule).map(key_text).collect();
+    let mut keys: Vec<String> = findings
+        .iter()
+        .filter(|finding| finding.rule == rule)
+        .map(key_text)
+        .collect();
     keys.sort();
     keys
 }
@@ -107,17 +116,19 @@ pub fn finding<'a>(findings: &'a [Finding], rule: &str, key: &str) -> &'a Findin
     findings
         .iter()
         .find(|finding| finding.rule == rule && key_text(finding) == key)
-        .unwrap_or_else(|| panic!("no {rule} finding with key `{key}`; found: {:?}", keys_of(findings, rule)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {rule} finding with key `{key}`; found: {:?}",
+                keys_of(findings, rule)
+            )
+        })
 }
 
 /// Entitlement CSV header with the columns tests use most.
-pub const ENTITLEMENT_HEADER: &str =
-    "identity,identity_type,owner,consumers,environment,service,action,method,endpoint,risk,granted_at,status,revoked_at,credential_id,credential_created_at,credential_rotated_at,credential_expires_at,credential_revoked_at\n";
+pub const ENTITLEMENT_HEADER: &str = "identity,identity_type,owner,consumers,environment,service,action,method,endpoint,risk,granted_at,status,revoked_at,credential_id,credential_created_at,credential_rotated_at,credential_expires_at,credential_revoked_at\n";
 
 /// Test result CSV header.
-pub const TEST_HEADER: &str =
-    "test_id,executed_at,identity,credential_id,credential_state,environment,service,method,endpoint,action,expected,status_code,auth_path,response_excerpt,request_id,trace_id,risk\n";
+pub const TEST_HEADER: &str = "test_id,executed_at,identity,credential_id,credential_state,environment,service,method,endpoint,action,expected,status_code,auth_path,response_excerpt,request_id,trace_id,risk\n";
 
 /// Access log CSV header.
-pub const LOG_HEADER: &str =
-    "event_time,identity,credential_id,identity_type,source,user_agent,environment,service,method,endpoint,action,decision,status_code,reason,request_id,trace_id,auth_path\n";
+pub const LOG_HEADER: &str = "event_time,identity,credential_id,identity_type,source,user_agent,environment,service,method,endpoint,action,decision,status_code,reason,request_id,trace_id,auth_path\n";
