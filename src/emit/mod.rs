@@ -93,11 +93,14 @@ impl OutputDir {
             path: target.clone(),
             source,
         };
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&self.path)
-            .map_err(io_error)?;
+        // Temporary files are private (0600) by default; outputs are shared with
+        // the team that reads them, so they get the usual 0644 less the umask.
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let temp = builder.tempfile_in(&self.path).map_err(io_error)?;
         {
             let mut writer = BufWriter::new(temp.as_file());
             write(&mut writer).map_err(io_error)?;
