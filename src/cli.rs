@@ -112,33 +112,32 @@ pub struct InputArgs {
     pub imports: ImportArgs,
 }
 
-/// How foreign exports are read (docs/formats.md).
+/// Settings for reading foreign exports (docs/formats.md).
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Foreign formats")]
 pub struct ImportArgs {
     /// The format of the --tests files: auto (tell by content), native, newman, junit or mapping.
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", help_heading = "Foreign formats")]
     pub tests_format: Option<String>,
     /// The format of the --logs files: auto (tell by content), native, cloudtrail, k8s-audit, ocsf or mapping.
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", help_heading = "Foreign formats")]
     pub logs_format: Option<String>,
     /// The format of the --entitlements files: auto (tell by content), native, aws-iam, k8s-rbac or mapping.
-    #[arg(long, value_name = "FORMAT")]
+    #[arg(long, value_name = "FORMAT", help_heading = "Foreign formats")]
     pub entitlements_format: Option<String>,
     /// A TOML mapping file for test results: columns of other exports, and the patterns that take identity, credential state and expected outcome from Newman and JUnit test names.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Foreign formats")]
     pub tests_mapping: Option<PathBuf>,
     /// A TOML mapping file turning another CSV, JSON or text log into access log columns.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Foreign formats")]
     pub logs_mapping: Option<PathBuf>,
     /// A TOML mapping file turning another CSV or JSON export into entitlement columns.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Foreign formats")]
     pub entitlements_mapping: Option<PathBuf>,
     /// A CSV file of `account_id,environment` rows (or TOML) naming the environment of AWS accounts and Kubernetes clusters; unmapped ones are their own environment.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Foreign formats")]
     pub account_environments: Option<PathBuf>,
     /// An IAM credential report (CSV or the get-credential-report JSON) or list-access-keys JSON, read as entitlements for access keys (repeatable).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = "Foreign formats")]
     pub credential_report: Vec<PathBuf>,
 }
 

@@ -137,7 +137,19 @@ impl InputFile {
             bytes: 0,
         };
 
-        let result = match self.compression {
+        // A file of 0 bytes reads as empty whatever its name, as a plain one does,
+        // though a decompressor would report it as truncated.
+        let empty = hashing
+            .inner
+            .get_ref()
+            .metadata()
+            .is_ok_and(|meta| meta.len() == 0);
+        let compression = if empty {
+            Compression::None
+        } else {
+            self.compression
+        };
+        let result = match compression {
             Compression::None => read(&mut hashing),
             Compression::Gzip => read(&mut flate2::read::MultiGzDecoder::new(&mut hashing)),
             Compression::Zstd => match zstd::stream::read::Decoder::new(&mut hashing) {

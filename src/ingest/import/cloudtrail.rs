@@ -244,8 +244,9 @@ fn map_event<'a>(context: &Context<'_>, bytes: &'a [u8]) -> Result<NativeRow<'a>
 /// The identity that made the request, and its type when the event says.
 ///
 /// IAM users are their user name and assumed roles their role name, the names an
-/// IAM authorization export uses, so events and grants meet. The role session
-/// name is not kept in a native column; the event's file and line lead to it.
+/// IAM authorization export uses, so events and grants meet.
+/// NOTE: the role session name is not kept in any native column, so events of
+/// every session count as the role; the event's file and line lead to it.
 fn identity_of<'a>(
     user: &UserIdentity<'a>,
 ) -> Result<(Cow<'a, str>, Option<&'static str>), RowError> {

@@ -346,6 +346,8 @@ fn binding_rows<'v>(
             Vec::new()
         }
     };
+    // NOTE: a RoleBinding's grants apply in its namespace only, but grants have
+    // no namespace scope, so they count in every namespace (and are warned about).
     if kind == "RoleBinding" {
         not_modelled.namespaced_bindings += 1;
     }

@@ -248,6 +248,8 @@ fn source_columns(
         test_id = format!("{test_id} #{seen}");
     }
     pairs.push("test_id", test_id);
+    // NOTE: Newman reports record only when the run started, so every execution
+    // gets that time, however long the run took.
     if let Some(started) = report.started.and_then(Timestamp::from_epoch_number) {
         pairs.push("executed_at", started.to_rfc3339());
     }
