@@ -101,7 +101,8 @@ fn read_entitlements(paths: &[&Path]) -> corroborate::Result<ReadOutcome<Entitle
     )
 }
 
-/// The review window of the log tests: September to November 2026.
+/// Builds the log context of these tests, whose review window is September to
+/// November 2026.
 fn log_context() -> LogContext {
     LogContext {
         window: (ts("2026-09-01T00:00:00Z"), ts("2026-12-01T00:00:00Z")),
@@ -116,14 +117,15 @@ fn sorted_tests(outcome: ReadOutcome<TestAccumulator>) -> Vec<TestResult> {
     tests
 }
 
-/// The one reject of an outcome; panics listing them when there is not exactly one.
+/// Returns the one reject of an outcome, and panics listing them when there is
+/// not exactly one.
 fn only_reject<A>(outcome: &ReadOutcome<A>) -> &Reject {
     assert_eq!(outcome.rejects.len(), 1, "rejects: {:#?}", outcome.rejects);
     &outcome.rejects[0]
 }
 
-/// A native test result CSV row with the columns most tests vary; the others
-/// are empty except `environment`, `service` and `auth_path`.
+/// Formats a native test result CSV row from the columns most tests vary. The
+/// others are empty except `environment`, `service` and `auth_path`.
 fn test_row(
     test_id: &str,
     executed_at: &str,
@@ -137,7 +139,7 @@ fn test_row(
     )
 }
 
-/// The JSON Lines form of [`test_row`].
+/// Formats a test result as one JSON line, like a [`test_row`] with a 200.
 fn test_line(test_id: &str, executed_at: &str) -> String {
     let record = serde_json::json!({
         "test_id": test_id,
@@ -228,10 +230,10 @@ const SAMPLES: [Sample; 5] = [
     },
 ];
 
-/// The samples as CSV: a UTF-8 BOM, mixed-case column names, an unknown
-/// column, enum spellings in any case with `-`, paths with a trailing `/` and
-/// a query string, and every timestamp form (`Z`, `+02:00`, no offset, epoch
-/// seconds, epoch milliseconds).
+/// The samples as CSV, with a UTF-8 BOM, mixed-case column names and an unknown
+/// column. Enums are spelled in any case with `-`, and paths have a trailing `/`
+/// or a query string. Timestamps take every form: `Z`, `+02:00`, no offset,
+/// epoch seconds and epoch milliseconds.
 const SAMPLE_CSV: &str = "\u{feff}Test_ID,EXECUTED_AT,Identity,Credential_State,Environment,Service,Method,Endpoint,Expected,Status_Code,Notes
 t-1,2026-09-07T02:10:00Z,svc-a,valid,Prod,orders-api,get,/v1/orders/17/?page=2,allow,200,first
 t-2,2026-09-07T04:10:05+02:00,svc-b,Wrong-Audience,prod,orders-api,POST,/v1/orders/,DENY,401,
@@ -240,8 +242,8 @@ t-4,1788747015,svc-d,insufficient-scope,prod,orders-api,PATCH,/v1/orders/19/,Den
 t-5,1788747020500,svc-e,Valid,PROD,orders-api,Get,/v1/orders,ALLOW,204,
 ";
 
-/// The samples as JSON records, with the epoch timestamps and status codes as
-/// JSON numbers and an unknown nested member.
+/// Builds the samples as JSON records, with the epoch timestamps and status
+/// codes as JSON numbers and an unknown nested member.
 fn sample_records() -> Vec<String> {
     let rows = [
         (
@@ -332,8 +334,8 @@ fn sample_records() -> Vec<String> {
         .collect()
 }
 
-/// The samples as Parquet, with `Executed_At` a Parquet timestamp (milliseconds)
-/// and `Status_Code` an integer column.
+/// Builds the samples as Parquet, with `Executed_At` a Parquet timestamp
+/// (milliseconds) and `Status_Code` an integer column.
 fn sample_parquet() -> Vec<u8> {
     let text = |name: &str, values: [&str; 5]| Column::from(Series::new(name.into(), &values));
     let executed_at: Vec<i64> = SAMPLES
@@ -389,8 +391,8 @@ fn parquet_bytes(columns: Vec<Column>) -> Vec<u8> {
 }
 
 /// One way to write the samples: file extension, format the reader must
-/// detect, the file's bytes, how many samples it holds, and the line (or
-/// record number) of the first and the step to the next.
+/// detect, the file's bytes, how many samples it contains, and the line (or
+/// record number) of the first. Later samples follow one per line or record.
 struct Layout {
     name: &'static str,
     extension: &'static str,
@@ -983,31 +985,77 @@ fn many_test_lines(count: usize) -> String {
 #[test]
 fn gzip_cut_in_half_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let full = gzip(many_test_lines(2000).as_bytes());
+    let lines = many_test_lines(2000);
+    for name in ["cut.jsonl.gz", "lines-in.json.gz"] {
+        let full = gzip(lines.as_bytes());
+        let half = &full[..full.len() / 2];
+        let path = write(dir.path(), name, half);
+        let decoded = gunzip_prefix(half);
+        let complete = decoded.iter().filter(|&&b| b == b'\n').count() as u64;
+        let partial = &decoded[decoded.iter().rposition(|&b| b == b'\n').unwrap() + 1..];
+        assert!(
+            complete > 100,
+            "{name}: the test needs a real prefix, got {complete} lines"
+        );
+
+        let outcome = read_tests(&[&path]).unwrap();
+        assert_counts(&outcome, complete, 1);
+        let reject = only_reject(&outcome);
+        assert_eq!(reject.line, Some(complete + 1), "{name}: line");
+        assert_eq!(reject.record, complete + 1, "{name}: record");
+        assert!(
+            reject.reason.contains("truncated"),
+            "{name}: {}",
+            reject.reason
+        );
+        let partial = String::from_utf8_lossy(partial);
+        let expected_start: String = partial.chars().take(20).collect();
+        assert!(
+            reject.value.starts_with(&expected_start),
+            "{name}: value `{}` should start with `{expected_start}`",
+            reject.value
+        );
+        assert_eq!(outcome.files[0].bytes, half.len() as u64, "{name}: bytes");
+    }
+}
+
+#[test]
+fn gzip_json_array_cut_in_half_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<String> = many_test_lines(2000).lines().map(str::to_string).collect();
+    let full = gzip(format!("[\n{}\n]\n", records.join(",\n")).as_bytes());
     let half = &full[..full.len() / 2];
-    let path = write(dir.path(), "cut.jsonl.gz", half);
+    let path = write(dir.path(), "cut.json.gz", half);
     let decoded = gunzip_prefix(half);
-    let complete = decoded.iter().filter(|&&b| b == b'\n').count() as u64;
-    let partial = &decoded[decoded.iter().rposition(|&b| b == b'\n').unwrap() + 1..];
+    // Each record is one flat object, so each `}` ends one complete record.
+    let complete = decoded.iter().filter(|&&b| b == b'}').count() as u64;
     assert!(
         complete > 100,
-        "the test needs a real prefix, got {complete} lines"
+        "the test needs a real prefix, got {complete} records"
     );
 
     let outcome = read_tests(&[&path]).unwrap();
     assert_counts(&outcome, complete, 1);
     let reject = only_reject(&outcome);
-    assert_eq!(reject.line, Some(complete + 1));
     assert_eq!(reject.record, complete + 1);
+    assert_eq!(
+        reject.line,
+        Some(complete + 2),
+        "the record's line, after the `[` line"
+    );
     assert!(reject.reason.contains("truncated"), "{}", reject.reason);
-    let partial = String::from_utf8_lossy(partial);
-    let shown: String = partial.chars().take(20).collect();
+    let last = decoded.iter().rposition(|&b| b == b'}').unwrap();
+    let partial = String::from_utf8_lossy(&decoded[last + 1..]);
+    let expected_start: String = partial
+        .trim_start_matches([',', '\n'])
+        .chars()
+        .take(20)
+        .collect();
     assert!(
-        reject.value.starts_with(&shown),
-        "value `{}` should start with `{shown}`",
+        reject.value.starts_with(&expected_start),
+        "value `{}` should start with `{expected_start}`",
         reject.value
     );
-    assert_eq!(outcome.files[0].bytes, half.len() as u64);
 }
 
 #[test]
@@ -1263,6 +1311,10 @@ fn empty_files_read_as_no_rows() {
         write(dir.path(), "empty.csv", b""),
         write(dir.path(), "empty.jsonl", b""),
         write(dir.path(), "empty.json", b""),
+        write(dir.path(), "empty.csv.gz", &gzip(b"")),
+        write(dir.path(), "empty.jsonl.zst", &zstd(b"")),
+        write(dir.path(), "zero-bytes.jsonl.gz", b""),
+        write(dir.path(), "zero-bytes.csv.zst", b""),
         write(dir.path(), "blank.jsonl", b"\n  \r\n\n"),
         header_only,
     ] {
@@ -1545,8 +1597,8 @@ fn csv_records(bytes: &[u8]) -> u64 {
     }
 }
 
-/// A line of a fuzzed input: arbitrary bytes, a valid record, a valid record
-/// cut short, or a record with wrong types.
+/// Generates a line of a fuzzed input: arbitrary bytes, a valid record, a valid
+/// record cut short, or a record with wrong types.
 fn fuzz_line(valid: String) -> impl Strategy<Value = Vec<u8>> {
     let cut_from = valid.clone();
     prop_oneof![
@@ -1559,8 +1611,9 @@ fn fuzz_line(valid: String) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-/// The outcome of reading fuzzed bytes: accounted for, or a missing-column
-/// error, which a file is allowed when no record carries every required column.
+/// Checks the outcome of reading fuzzed bytes: every record is read or rejected,
+/// or the file fails with a missing-column error, which is allowed when no
+/// record carries every required column.
 fn check_accounting(
     result: corroborate::Result<ReadOutcome<TestAccumulator>>,
     records: u64,

@@ -189,6 +189,8 @@ where
 /// Rejects a row with fewer fields than the header, which is how a file cut
 /// mid-row ends, or with more, which an unquoted `,` inside a value causes and
 /// which would shift every later column.
+// NOTE: a file cut inside the last field of its last row keeps the header's
+// field count, so that row reads as complete with a shortened last value.
 fn field_count_error(fields: &csv::ByteRecord, header_len: usize) -> Option<RowError> {
     if fields.len() == header_len {
         return None;
