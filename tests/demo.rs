@@ -62,7 +62,10 @@ fn run_demo(out: &Path) -> std::process::ExitStatus {
         .arg("run")
         .args(["--tests", &demo().join("tests.csv").display().to_string()])
         .args(["--logs", &demo().join("logs").display().to_string()])
-        .args(["--entitlements", &demo().join("entitlements.csv").display().to_string()])
+        .args([
+            "--entitlements",
+            &demo().join("entitlements.csv").display().to_string(),
+        ])
         .args(["--as-of", "2026-11-30T00:00:00Z"])
         .args(["--out", &out.display().to_string()])
         .arg("--quiet")
@@ -71,15 +74,25 @@ fn run_demo(out: &Path) -> std::process::ExitStatus {
 }
 
 fn finding_keys(out: &Path) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(out.join("findings.jsonl")).expect("findings.jsonl is written");
+    let text =
+        std::fs::read_to_string(out.join("findings.jsonl")).expect("findings.jsonl is written");
     text.lines()
         .map(|line| {
             let finding: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
             let key: Vec<String> = KEY_COLUMNS
                 .iter()
-                .filter_map(|column| finding[column].as_str().filter(|value| !value.is_empty()).map(|value| format!("{column}={value}")))
+                .filter_map(|column| {
+                    finding[column]
+                        .as_str()
+                        .filter(|value| !value.is_empty())
+                        .map(|value| format!("{column}={value}"))
+                })
                 .collect();
-            format!("{} | {}", finding["rule"].as_str().unwrap_or_default(), key.join(" "))
+            format!(
+                "{} | {}",
+                finding["rule"].as_str().unwrap_or_default(),
+                key.join(" ")
+            )
         })
         .collect()
 }
@@ -92,18 +105,31 @@ fn demo_findings_are_exactly_the_planted_ones() {
     let expected: BTreeSet<String> = EXPECTED.iter().map(|line| line.to_string()).collect();
     let unexpected: Vec<&String> = found.difference(&expected).collect();
     let missing: Vec<&String> = expected.difference(&found).collect();
-    assert!(unexpected.is_empty(), "findings not planted in the demo: {unexpected:#?}");
-    assert!(missing.is_empty(), "planted findings not found: {missing:#?}");
+    assert!(
+        unexpected.is_empty(),
+        "findings not planted in the demo: {unexpected:#?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "planted findings not found: {missing:#?}"
+    );
 }
 
 #[test]
 fn demo_writes_every_output() {
     let out = tempfile::tempdir().unwrap();
     assert!(run_demo(out.path()).success());
-    for name in ["findings.jsonl", "findings.csv", "manifest.json", "rejects.csv"] {
+    for name in [
+        "findings.jsonl",
+        "findings.csv",
+        "manifest.json",
+        "rejects.csv",
+    ] {
         assert!(out.path().join(name).is_file(), "{name} is missing");
     }
-    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("manifest.json")).unwrap()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["rows"]["rows_rejected"], 0);
     assert_eq!(manifest["rows"]["events_outside_window"], 9);
     assert_eq!(manifest["inputs"].as_array().map(Vec::len), Some(5));
@@ -118,6 +144,9 @@ fn demo_findings_are_byte_identical_across_runs() {
     for name in ["findings.jsonl", "findings.csv", "rejects.csv"] {
         let a = std::fs::read(first.path().join(name)).unwrap();
         let b = std::fs::read(second.path().join(name)).unwrap();
-        assert!(a == b, "{name} differs between two runs with the same inputs and --as-of");
+        assert!(
+            a == b,
+            "{name} differs between two runs with the same inputs and --as-of"
+        );
     }
 }

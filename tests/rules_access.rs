@@ -17,7 +17,10 @@ fn event(time: &str, identity: &str, operation: &str) -> String {
 
 fn scenario(grants: &[String], events: &[String]) -> Scenario {
     let mut scenario = Scenario::new();
-    scenario.entitlements("entitlements.csv", &format!("{ENTITLEMENT_HEADER}{}", grants.concat()));
+    scenario.entitlements(
+        "entitlements.csv",
+        &format!("{ENTITLEMENT_HEADER}{}", grants.concat()),
+    );
     scenario.logs("logs.csv", &format!("{LOG_HEADER}{}", events.concat()));
     scenario
 }
@@ -27,16 +30,34 @@ const T: &str = "2026-11-02T10:00:00Z";
 #[test]
 fn undocumented_access_fires_on_uncovered_action() {
     let scenario = scenario(
-        &[grant("svc-orders", "prod,orders-api,orders:read,,", "", "active", "")],
-        &[event(T, "svc-orders", "prod,orders-api,,,orders:read"), event(T, "svc-orders", "prod,orders-api,,,orders:cancel")],
+        &[grant(
+            "svc-orders",
+            "prod,orders-api,orders:read,,",
+            "",
+            "active",
+            "",
+        )],
+        &[
+            event(T, "svc-orders", "prod,orders-api,,,orders:read"),
+            event(T, "svc-orders", "prod,orders-api,,,orders:cancel"),
+        ],
     );
-    assert_eq!(scenario.keys_of("undocumented-access"), vec!["environment=prod service=orders-api identity=svc-orders action=orders:cancel"]);
+    assert_eq!(
+        scenario.keys_of("undocumented-access"),
+        vec!["environment=prod service=orders-api identity=svc-orders action=orders:cancel"]
+    );
 }
 
 #[test]
 fn undocumented_access_keys_endpoint_template() {
     let scenario = scenario(
-        &[grant("svc-a", "prod,orders-api,,GET,/v1/orders/{order_id}", "", "active", "")],
+        &[grant(
+            "svc-a",
+            "prod,orders-api,,GET,/v1/orders/{order_id}",
+            "",
+            "active",
+            "",
+        )],
         &[
             event(T, "svc-a", "prod,orders-api,GET,/v1/orders/17,"),
             event(T, "svc-a", "prod,orders-api,DELETE,/v1/orders/17,"),
@@ -44,9 +65,16 @@ fn undocumented_access_keys_endpoint_template() {
         ],
     );
     let report = scenario.run_clean();
-    let found = finding(&report.findings, "undocumented-access", "environment=prod service=orders-api identity=svc-a method=DELETE endpoint=/v1/orders/{id}");
+    let found = finding(
+        &report.findings,
+        "undocumented-access",
+        "environment=prod service=orders-api identity=svc-a method=DELETE endpoint=/v1/orders/{id}",
+    );
     assert_eq!(found.event_count, 2);
-    assert_eq!(common::keys_of(&report.findings, "undocumented-access").len(), 1);
+    assert_eq!(
+        common::keys_of(&report.findings, "undocumented-access").len(),
+        1
+    );
 }
 
 #[test]
@@ -54,15 +82,35 @@ fn matching_accepts_globs_lists_and_wildcard_scopes() {
     let scenario = scenario(
         &[
             grant("svc-a", "*,,orders:*,,", "", "active", ""),
-            grant("svc-a", ",reports-api,,\"GET,HEAD\",/v1/reports/**", "", "active", ""),
-            grant("svc-a", "prod,inventory-api,,*,/v1/items/{sku}/stock", "", "active", ""),
+            grant(
+                "svc-a",
+                ",reports-api,,\"GET,HEAD\",/v1/reports/**",
+                "",
+                "active",
+                "",
+            ),
+            grant(
+                "svc-a",
+                "prod,inventory-api,,*,/v1/items/{sku}/stock",
+                "",
+                "active",
+                "",
+            ),
             grant("svc-a", "prod,s3,S3:Get*,,", "", "active", ""),
         ],
         &[
             event(T, "svc-a", "staging,orders-api,,,Orders:Delete"),
             event(T, "svc-a", "prod,reports-api,HEAD,/v1/reports,"),
-            event(T, "svc-a", "prod,reports-api,GET,/v1/reports/2026/11/summary.csv,"),
-            event(T, "svc-a", "prod,inventory-api,PATCH,/v1/items/ab-12/stock/,"),
+            event(
+                T,
+                "svc-a",
+                "prod,reports-api,GET,/v1/reports/2026/11/summary.csv,",
+            ),
+            event(
+                T,
+                "svc-a",
+                "prod,inventory-api,PATCH,/v1/items/ab-12/stock/,",
+            ),
             event(T, "svc-a", "prod,s3,,,s3:GetObject"),
         ],
     );
@@ -73,10 +121,28 @@ fn matching_accepts_globs_lists_and_wildcard_scopes() {
 fn matching_near_misses_are_undocumented() {
     let scenario = scenario(
         &[
-            grant("svc-a", "prod,reports-api,,\"GET,HEAD\",/v1/reports/**", "", "active", ""),
-            grant("svc-a", "prod,inventory-api,,GET,/v1/items/{sku}", "", "active", ""),
+            grant(
+                "svc-a",
+                "prod,reports-api,,\"GET,HEAD\",/v1/reports/**",
+                "",
+                "active",
+                "",
+            ),
+            grant(
+                "svc-a",
+                "prod,inventory-api,,GET,/v1/items/{sku}",
+                "",
+                "active",
+                "",
+            ),
             grant("svc-a", "prod,s3,s3:Get*,,", "", "active", ""),
-            grant("svc-a", "prod,orders-api,,GET,/v1/orders/42", "", "active", ""),
+            grant(
+                "svc-a",
+                "prod,orders-api,,GET,/v1/orders/42",
+                "",
+                "active",
+                "",
+            ),
         ],
         &[
             // POST is not in the method list.
@@ -108,18 +174,46 @@ fn matching_near_misses_are_undocumented() {
 fn grant_validity_interval_bounds_coverage() {
     let scenario = scenario(
         &[
-            grant("svc-a", "prod,orders-api,orders:read,,", "2026-10-01T00:00:00Z", "active", ""),
-            grant("svc-a", "prod,orders-api,orders:write,,", "", "revoked", "2026-10-15T00:00:00Z"),
+            grant(
+                "svc-a",
+                "prod,orders-api,orders:read,,",
+                "2026-10-01T00:00:00Z",
+                "active",
+                "",
+            ),
+            grant(
+                "svc-a",
+                "prod,orders-api,orders:write,,",
+                "",
+                "revoked",
+                "2026-10-15T00:00:00Z",
+            ),
         ],
         &[
             // Before the grant started.
-            event("2026-09-30T23:59:59Z", "svc-a", "prod,orders-api,,,orders:read"),
+            event(
+                "2026-09-30T23:59:59Z",
+                "svc-a",
+                "prod,orders-api,,,orders:read",
+            ),
             // From the start on.
-            event("2026-10-01T00:00:00Z", "svc-a", "prod,orders-api,,,orders:read"),
+            event(
+                "2026-10-01T00:00:00Z",
+                "svc-a",
+                "prod,orders-api,,,orders:read",
+            ),
             // One second before revocation: covered.
-            event("2026-10-14T23:59:59Z", "svc-a", "prod,orders-api,,,orders:write"),
+            event(
+                "2026-10-14T23:59:59Z",
+                "svc-a",
+                "prod,orders-api,,,orders:write",
+            ),
             // At and after revocation: not covered.
-            event("2026-10-15T00:00:00Z", "svc-a", "prod,orders-api,,,orders:write"),
+            event(
+                "2026-10-15T00:00:00Z",
+                "svc-a",
+                "prod,orders-api,,,orders:write",
+            ),
         ],
     );
     let report = scenario.run_clean();
@@ -130,10 +224,18 @@ fn grant_validity_interval_bounds_coverage() {
             "environment=prod service=orders-api identity=svc-a action=orders:write",
         ]
     );
-    let read = finding(&report.findings, "undocumented-access", "environment=prod service=orders-api identity=svc-a action=orders:read");
+    let read = finding(
+        &report.findings,
+        "undocumented-access",
+        "environment=prod service=orders-api identity=svc-a action=orders:read",
+    );
     assert_eq!(read.event_count, 1);
     assert_eq!(read.first_seen, "2026-09-30T23:59:59Z");
-    let write = finding(&report.findings, "undocumented-access", "environment=prod service=orders-api identity=svc-a action=orders:write");
+    let write = finding(
+        &report.findings,
+        "undocumented-access",
+        "environment=prod service=orders-api identity=svc-a action=orders:write",
+    );
     assert_eq!(write.event_count, 1);
     assert_eq!(write.first_seen, "2026-10-15T00:00:00Z");
 }
@@ -143,8 +245,18 @@ fn undocumented_access_ignores_denied_and_unknown() {
     let mut denied = event(T, "svc-a", "prod,orders-api,,,orders:cancel");
     denied = denied.replace(",allow,", ",deny,");
     let scenario = scenario(
-        &[grant("svc-a", "prod,orders-api,orders:read,,", "", "active", "")],
-        &[denied, event(T, "svc-stranger", "prod,orders-api,,,orders:cancel"), event(T, "svc-a", "prod,orders-api,,,orders:read")],
+        &[grant(
+            "svc-a",
+            "prod,orders-api,orders:read,,",
+            "",
+            "active",
+            "",
+        )],
+        &[
+            denied,
+            event(T, "svc-stranger", "prod,orders-api,,,orders:cancel"),
+            event(T, "svc-a", "prod,orders-api,,,orders:read"),
+        ],
     );
     assert!(scenario.keys_of("undocumented-access").is_empty());
 }
@@ -152,8 +264,17 @@ fn undocumented_access_ignores_denied_and_unknown() {
 #[test]
 fn unknown_identity_from_events_and_valid_tests() {
     let mut scenario = scenario(
-        &[grant("svc-a", "prod,orders-api,orders:read,,", "", "active", "")],
-        &[event(T, "svc-a", "prod,orders-api,,,orders:read"), event(T, "svc-promo", "staging,orders-api,,,orders:read")],
+        &[grant(
+            "svc-a",
+            "prod,orders-api,orders:read,,",
+            "",
+            "active",
+            "",
+        )],
+        &[
+            event(T, "svc-a", "prod,orders-api,,,orders:read"),
+            event(T, "svc-promo", "staging,orders-api,,,orders:read"),
+        ],
     );
     scenario.tests(
         "tests.csv",
@@ -165,14 +286,27 @@ fn unknown_identity_from_events_and_valid_tests() {
     );
     assert_eq!(
         scenario.keys_of("unknown-identity"),
-        vec!["environment=prod identity=svc-ghost", "environment=staging identity=svc-promo"]
+        vec![
+            "environment=prod identity=svc-ghost",
+            "environment=staging identity=svc-promo"
+        ]
     );
 }
 
 #[test]
 fn unknown_identity_ignores_denied_events() {
-    let denied = event(T, "anonymous", "prod,orders-api,,,orders:read").replace(",allow,", ",deny,");
-    let scenario = scenario(&[grant("svc-a", "prod,orders-api,orders:read,,", "", "active", "")], &[denied, event(T, "svc-a", "prod,orders-api,,,orders:read")]);
+    let denied =
+        event(T, "anonymous", "prod,orders-api,,,orders:read").replace(",allow,", ",deny,");
+    let scenario = scenario(
+        &[grant(
+            "svc-a",
+            "prod,orders-api,orders:read,,",
+            "",
+            "active",
+            "",
+        )],
+        &[denied, event(T, "svc-a", "prod,orders-api,,,orders:read")],
+    );
     assert!(scenario.keys_of("unknown-identity").is_empty());
 }
 
@@ -180,12 +314,30 @@ fn unknown_identity_ignores_denied_events() {
 fn unused_entitlement_fires_for_old_unused_grant() {
     let scenario = scenario(
         &[
-            grant("svc-a", "prod,orders-api,orders:read,,", "2026-01-01T00:00:00Z", "active", ""),
-            grant("svc-a", "prod,payments-api,payments:read,,", "2026-01-01T00:00:00Z", "active", ""),
+            grant(
+                "svc-a",
+                "prod,orders-api,orders:read,,",
+                "2026-01-01T00:00:00Z",
+                "active",
+                "",
+            ),
+            grant(
+                "svc-a",
+                "prod,payments-api,payments:read,,",
+                "2026-01-01T00:00:00Z",
+                "active",
+                "",
+            ),
         ],
-        &[event(T, "svc-a", "prod,orders-api,,,orders:read"), event(T, "svc-b", "prod,payments-api,,,payments:list")],
+        &[
+            event(T, "svc-a", "prod,orders-api,,,orders:read"),
+            event(T, "svc-b", "prod,payments-api,,,payments:list"),
+        ],
     );
-    assert_eq!(scenario.keys_of("unused-entitlement"), vec!["environment=prod service=payments-api identity=svc-a grant=payments:read"]);
+    assert_eq!(
+        scenario.keys_of("unused-entitlement"),
+        vec!["environment=prod service=payments-api identity=svc-a grant=payments:read"]
+    );
 }
 
 #[test]
@@ -194,19 +346,40 @@ fn unused_entitlement_near_misses() {
         &[
             grant("svc-a", "prod,orders-api,orders:read,,", "", "active", ""),
             // Started inside the window: too new to judge.
-            grant("svc-a", "prod,orders-api,orders:write,,", "2026-10-01T00:00:00Z", "active", ""),
+            grant(
+                "svc-a",
+                "prod,orders-api,orders:write,,",
+                "2026-10-01T00:00:00Z",
+                "active",
+                "",
+            ),
             // No events of that service in the window: not judged.
             grant("svc-a", "prod,billing-api,billing:read,,", "", "active", ""),
             // Revoked: not active.
-            grant("svc-a", "prod,orders-api,orders:delete,,", "", "revoked", "2026-09-15T00:00:00Z"),
+            grant(
+                "svc-a",
+                "prod,orders-api,orders:delete,,",
+                "",
+                "revoked",
+                "2026-09-15T00:00:00Z",
+            ),
             // A dormant identity is reported as dormant, not grant by grant.
-            grant("svc-idle", "prod,orders-api,orders:read,,", "", "active", ""),
+            grant(
+                "svc-idle",
+                "prod,orders-api,orders:read,,",
+                "",
+                "active",
+                "",
+            ),
         ],
         &[event(T, "svc-a", "prod,orders-api,,,orders:read")],
     );
     let report = scenario.run_clean();
     assert!(common::keys_of(&report.findings, "unused-entitlement").is_empty());
-    assert_eq!(common::keys_of(&report.findings, "dormant-identity"), vec!["identity=svc-idle"]);
+    assert_eq!(
+        common::keys_of(&report.findings, "dormant-identity"),
+        vec!["identity=svc-idle"]
+    );
 }
 
 #[test]
@@ -215,13 +388,34 @@ fn dormant_identity_near_misses() {
         &[
             grant("svc-a", "prod,orders-api,orders:read,,", "", "active", ""),
             // Acted only with denied requests: not dormant.
-            grant("svc-denied", "prod,orders-api,orders:read,,", "", "active", ""),
+            grant(
+                "svc-denied",
+                "prod,orders-api,orders:read,,",
+                "",
+                "active",
+                "",
+            ),
             // Only tested: not dormant.
-            grant("svc-tested", "prod,orders-api,orders:read,,", "", "active", ""),
+            grant(
+                "svc-tested",
+                "prod,orders-api,orders:read,,",
+                "",
+                "active",
+                "",
+            ),
             // No active grant: not dormant.
-            grant("svc-gone", "prod,orders-api,orders:read,,", "", "revoked", "2026-08-01T00:00:00Z"),
+            grant(
+                "svc-gone",
+                "prod,orders-api,orders:read,,",
+                "",
+                "revoked",
+                "2026-08-01T00:00:00Z",
+            ),
         ],
-        &[event(T, "svc-a", "prod,orders-api,,,orders:read"), event(T, "svc-denied", "prod,orders-api,,,orders:read").replace(",allow,", ",deny,")],
+        &[
+            event(T, "svc-a", "prod,orders-api,,,orders:read"),
+            event(T, "svc-denied", "prod,orders-api,,,orders:read").replace(",allow,", ",deny,"),
+        ],
     );
     scenario.tests("tests.csv", &format!("{TEST_HEADER}t1,{T},svc-tested,,valid,prod,orders-api,GET,/v1/orders,,allow,200,oauth2,,,,\n"));
     assert!(scenario.keys_of("dormant-identity").is_empty());
@@ -230,8 +424,21 @@ fn dormant_identity_near_misses() {
 #[test]
 fn events_outside_window_are_counted_not_judged() {
     let scenario = scenario(
-        &[grant("svc-a", "prod,orders-api,orders:read,,", "", "active", "")],
-        &[event(T, "svc-a", "prod,orders-api,,,orders:read"), event("2026-08-28T10:00:00Z", "svc-a", "prod,orders-api,,,orders:delete")],
+        &[grant(
+            "svc-a",
+            "prod,orders-api,orders:read,,",
+            "",
+            "active",
+            "",
+        )],
+        &[
+            event(T, "svc-a", "prod,orders-api,,,orders:read"),
+            event(
+                "2026-08-28T10:00:00Z",
+                "svc-a",
+                "prod,orders-api,,,orders:delete",
+            ),
+        ],
     );
     let report = scenario.run_clean();
     assert!(common::keys_of(&report.findings, "undocumented-access").is_empty());
@@ -244,8 +451,18 @@ fn rules_without_inputs_are_skipped() {
     let mut scenario = Scenario::new();
     scenario.tests("tests.csv", &format!("{TEST_HEADER}t1,{T},svc-a,,valid,prod,orders-api,GET,/v1/orders,,allow,200,oauth2,,,,\n"));
     let report = scenario.run_clean();
-    let skipped: Vec<&str> = report.manifest.rules_skipped.iter().map(|skip| skip.rule.as_str()).collect();
+    let skipped: Vec<&str> = report
+        .manifest
+        .rules_skipped
+        .iter()
+        .map(|skip| skip.rule.as_str())
+        .collect();
     assert!(skipped.contains(&"undocumented-access"));
     assert!(skipped.contains(&"unused-entitlement"));
-    assert!(report.manifest.rules_evaluated.contains(&"invalid-credential-accepted".to_string()));
+    assert!(
+        report
+            .manifest
+            .rules_evaluated
+            .contains(&"invalid-credential-accepted".to_string())
+    );
 }

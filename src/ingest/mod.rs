@@ -132,7 +132,12 @@ where
     A: Accumulator,
     F: Fn() -> A + Sync,
 {
-    read_inputs_with(kind, patterns, &import::ImportConfig::default(), new_accumulator)
+    read_inputs_with(
+        kind,
+        patterns,
+        &import::ImportConfig::default(),
+        new_accumulator,
+    )
 }
 
 /// Reads every file behind `patterns` as input of `kind`, in the formats and

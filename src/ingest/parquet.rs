@@ -153,13 +153,11 @@ fn add_row<A: Accumulator>(
                 fields.push(values.get(row).and_then(present).map(Cow::Borrowed))
             }
             ColumnValues::Millis(values) => {
-                let text = values.get(row).map(|millis| {
-                    match digit_slots.next() {
-                        Some(slot) if millis >= EPOCH_MILLIS_AS_DIGITS => {
-                            Cow::Borrowed(write_digits(slot, millis))
-                        }
-                        _ => Cow::Owned(Timestamp(millis).to_rfc3339()),
+                let text = values.get(row).map(|millis| match digit_slots.next() {
+                    Some(slot) if millis >= EPOCH_MILLIS_AS_DIGITS => {
+                        Cow::Borrowed(write_digits(slot, millis))
                     }
+                    _ => Cow::Owned(Timestamp(millis).to_rfc3339()),
                 });
                 fields.push(text);
             }
