@@ -88,11 +88,11 @@ fi
 measure "corroborate summarize, 1 day" 10000000 \
     "$bin" summarize --logs "$day/events.jsonl" --out "$day/summaries/2026-11-29.parquet" --quiet
 python3 - "$day/summaries" <<'EOF'
-import sys, duckdb
+import datetime, sys, duckdb
 folder = sys.argv[1]
 source = f"{folder}/2026-11-29.parquet"
 for back in range(1, 90):
-    day = duckdb.sql(f"SELECT strftime(DATE '2026-11-29' - INTERVAL {back} DAY, '%Y-%m-%d')").fetchone()[0]
+    day = (datetime.date(2026, 11, 29) - datetime.timedelta(days=back)).isoformat()
     duckdb.sql(f"""
         COPY (SELECT * REPLACE (first - INTERVAL {back} DAY AS first, last - INTERVAL {back} DAY AS last)
               FROM read_parquet('{source}'))

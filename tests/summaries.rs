@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use corroborate::RunConfig;
 use corroborate::model::Timestamp;
-use corroborate::pipeline::{self, RunReport};
 use corroborate::pipeline::summarize::{self, SummarizeConfig};
+use corroborate::pipeline::{self, RunReport};
 
 const AS_OF: &str = "2026-11-30T00:00:00Z";
 
@@ -116,7 +116,10 @@ fn summarize_days(days: &BTreeMap<String, Vec<PathBuf>>, summaries: &Path) {
             scope.spawn(move || {
                 for (day, files) in half {
                     let config = SummarizeConfig {
-                        logs: files.iter().map(|path| path.display().to_string()).collect(),
+                        logs: files
+                            .iter()
+                            .map(|path| path.display().to_string())
+                            .collect(),
                         entitlements: Vec::new(),
                         out: summaries.join(format!("{day}.parquet")),
                         window: None,
@@ -139,7 +142,10 @@ fn daily_summaries_give_raw_findings() {
     std::fs::create_dir_all(&split).unwrap();
     let days = split_demo_logs(&split);
     for day in CRITICAL_DAYS {
-        assert!(days.contains_key(*day), "the demo logs have events on {day}");
+        assert!(
+            days.contains_key(*day),
+            "the demo logs have events on {day}"
+        );
     }
     assert!(days.len() > 60, "the demo logs span {} days", days.len());
     summarize_days(&days, &summaries);
@@ -186,7 +192,9 @@ fn daily_summaries_give_raw_findings() {
                 std::fs::rename(summaries.join(&name), october.join(&name)).unwrap();
             }
         } else {
-            mixed.logs.extend(files.iter().map(|path| path.display().to_string()));
+            mixed
+                .logs
+                .extend(files.iter().map(|path| path.display().to_string()));
         }
     }
     mixed.summaries = vec![october.display().to_string()];

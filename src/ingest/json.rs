@@ -68,8 +68,8 @@ pub(super) trait RecordReader<A: Accumulator>: Sync {
         None
     }
 
-    /// Whether `key` names a field of a record, so that a top-level object with
-    /// it is one record even when one of its members is an array.
+    /// Returns whether `key` names a field of a record, so that a top-level
+    /// object with it is one record even when one of its members is an array.
     fn is_record_key(&self, _key: &str) -> bool {
         false
     }
@@ -189,6 +189,9 @@ where
     let mut state = R::State::default();
     let mut next_line = 1u64;
     let mut chunk = read_chunk(stream, Vec::with_capacity(CHUNK_BYTES + (1 << 16)));
+    // The buffer of the chunk before, reused so each chunk does not fault in
+    // fresh pages.
+    let mut spare: Vec<u8> = Vec::new();
     if chunk.bytes.starts_with(UTF8_BOM) {
         chunk.bytes.drain(..UTF8_BOM.len());
     }
@@ -216,7 +219,9 @@ where
         rayon::in_place_scope(|scope| {
             scope.spawn(|_| part_state = Some(parse_pieces(&pieces, &tallies, reader)));
             if !chunk.at_end {
-                let mut carried = Vec::with_capacity(CHUNK_BYTES + (1 << 16));
+                let mut carried = std::mem::take(&mut spare);
+                carried.clear();
+                carried.reserve(CHUNK_BYTES + (1 << 16));
                 carried.extend_from_slice(&chunk.bytes[complete..]);
                 next = Some(read_chunk(stream, carried));
             }
@@ -236,7 +241,7 @@ where
             );
         }
         match next {
-            Some(following) => chunk = following,
+            Some(following) => spare = std::mem::replace(&mut chunk, following).bytes,
             None => break,
         }
     }
@@ -271,8 +276,21 @@ fn read_chunk(stream: &mut dyn Read, carried: Vec<u8>) -> Chunk {
     }
 }
 
+/// The lines of `bytes` without their `\n`, like `bytes.split(..)` on newlines
+/// (so a final `\n` gives a last, empty line), found with SIMD.
+fn split_at_newlines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
+        .map(move |end| {
+            let line = &bytes[start..end];
+            start = end + 1;
+            line
+        })
+}
+
 fn count_lines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// Cuts a run of whole lines into pieces for the workers, each knowing its first
@@ -308,7 +326,7 @@ where
     let state = std::sync::Mutex::new(R::State::default());
     tallies.visit(pieces, 1, |tally, piece| {
         let mut local = R::State::default();
-        for (offset, line) in piece.bytes.split(|&b| b == b'\n').enumerate() {
+        for (offset, line) in split_at_newlines(piece.bytes).enumerate() {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -336,7 +354,12 @@ fn parse_one<A: Accumulator>(
     tally: &mut Tally<A>,
     seen: &mut SeenColumns,
 ) {
-    match parse_record_keeping_keys(bytes, kind, seen.first_keys.is_empty()) {
+    let keep_keys = seen.first_keys.is_empty();
+    let parsed = match parse_flat_record(bytes, kind) {
+        Some(record) if !keep_keys => Ok(record),
+        _ => parse_record_keeping_keys(bytes, kind, keep_keys),
+    };
+    match parsed {
         Ok(record) => {
             seen.mask |= record.mask;
             if seen.first_keys.is_empty() {
@@ -365,8 +388,8 @@ fn parse_one<A: Accumulator>(
 }
 
 /// Describes a syntax error in one record. serde_json counts lines from the
-/// record's start, so its line is left out unless the record spans lines; the
-/// reject gives the record's line in the file.
+/// record's start, so the line is left out unless the record spans lines. The
+/// reject itself carries the record's line in the file.
 fn record_error_reason(error: &serde_json::Error) -> String {
     let message = error.to_string();
     let message = message
@@ -383,8 +406,8 @@ fn record_error_reason(error: &serde_json::Error) -> String {
     }
 }
 
-/// The JSON text of the member of a record object named `column` in any case,
-/// or `""` when there is none.
+/// Returns the JSON text of the member named `column`, in any case, of a record
+/// object, or `""` when there is none.
 fn member_text(record: &[u8], column: &str) -> String {
     let Ok(object) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(record)
     else {
@@ -421,7 +444,17 @@ where
     }
     let mut state = R::State::default();
     let Some(start) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
-        tracing::warn!(path = %name, "input file is empty");
+        match read_error {
+            Some(error) => {
+                let reason = format!("file is truncated or corrupt, reading stopped here: {error}");
+                let position = Position {
+                    line: Some(1),
+                    record: 1,
+                };
+                tally.reject(name, position, RowError::new("", reason, ""));
+            }
+            None => tracing::warn!(path = %name, "input file is empty"),
+        }
         return Ok((tally, state));
     };
 
@@ -436,8 +469,10 @@ where
                 Err(error)
                     if error.is_syntax() && error.to_string().contains("trailing characters") =>
                 {
-                    let (part, part_state) =
-                        read_lines(&mut bytes.as_slice(), name, new_accumulator, reader)?;
+                    // The read error follows the bytes, so that the line it cut is
+                    // reported as cut rather than as invalid JSON.
+                    let mut lines = bytes.as_slice().chain(FailingRead(read_error));
+                    let (part, part_state) = read_lines(&mut lines, name, new_accumulator, reader)?;
                     tally.merge(part);
                     return Ok((tally, part_state));
                 }
@@ -548,8 +583,20 @@ fn keyed_array_start(bytes: &[u8], open: usize, key: &str) -> Option<usize> {
     (bytes.get(at) == Some(&b'[')).then_some(at)
 }
 
-/// Finds the `[` of the first member of a top-level object that holds an array
-/// of objects, in a document that does not parse as a whole, so the records
+/// A reader that returns its stored error once, then reports the end.
+struct FailingRead(Option<std::io::Error>);
+
+impl Read for FailingRead {
+    fn read(&mut self, _buffer: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.take() {
+            Some(error) => Err(error),
+            None => Ok(0),
+        }
+    }
+}
+
+/// Finds the `[` of the first member of a top-level object that contains an
+/// array of objects, in a document that does not parse as a whole, so the records
 /// before a cut can still be read. Stops at a member named by a record key,
 /// because then the object is one record.
 fn first_records_array_start(
@@ -686,6 +733,109 @@ struct ParsedRecord<'de> {
     /// The first native column whose value is an object or array.
     nested: Option<usize>,
     keys: Vec<String>,
+}
+
+/// Parses the common shape of a log record quickly: one flat JSON object whose
+/// values are strings without escapes, integers, booleans or null, all borrowed
+/// from `bytes`. Returns `None` for anything else (escapes, fractions and
+/// exponents, nested values, invalid JSON), which [`parse_record_keeping_keys`]
+/// then reads, so both give the same record.
+fn parse_flat_record(bytes: &[u8], kind: InputKind) -> Option<ParsedRecord<'_>> {
+    // JSON forbids control characters inside strings; tabs between tokens are
+    // rare enough to leave to the full parser too. Validating the whole line once
+    // makes every slice between quotes valid UTF-8.
+    let control_characters = bytes.iter().fold(0u8, |seen, &b| seen | u8::from(b < 0x20));
+    if control_characters != 0 {
+        return None;
+    }
+    let line = std::str::from_utf8(bytes).ok()?;
+    let mut record = ParsedRecord {
+        fields: vec![None; kind.columns().len()],
+        mask: 0,
+        nested: None,
+        keys: Vec::new(),
+    };
+    let mut at = skip_whitespace(bytes, 0);
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_whitespace(bytes, at + 1);
+    if bytes.get(at) == Some(&b'}') {
+        return (skip_whitespace(bytes, at + 1) == bytes.len()).then_some(record);
+    }
+    loop {
+        let (key, after_key) = plain_string(line, at)?;
+        at = skip_whitespace(bytes, after_key);
+        if bytes.get(at) != Some(&b':') {
+            return None;
+        }
+        at = skip_whitespace(bytes, at + 1);
+        let (value, after_value) = match bytes.get(at)? {
+            b'"' => {
+                let (text, end) = plain_string(line, at)?;
+                (Some(text), end)
+            }
+            b'-' | b'0'..=b'9' => plain_integer(bytes, at)?,
+            b't' if bytes[at..].starts_with(b"true") => (Some("true"), at + 4),
+            b'f' if bytes[at..].starts_with(b"false") => (Some("false"), at + 5),
+            b'n' if bytes[at..].starts_with(b"null") => (None, at + 4),
+            _ => return None,
+        };
+        if let Some(index) = kind.column_index(key)
+            && record.mask & (1 << index) == 0
+        {
+            record.mask |= 1 << index;
+            record.fields[index] = value.and_then(present).map(Cow::Borrowed);
+        }
+        at = skip_whitespace(bytes, after_value);
+        match bytes.get(at)? {
+            b',' => at = skip_whitespace(bytes, at + 1),
+            b'}' => break,
+            _ => return None,
+        }
+    }
+    (skip_whitespace(bytes, at + 1) == bytes.len()).then_some(record)
+}
+
+fn skip_whitespace(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() && matches!(bytes[at], b' ' | b'\t' | b'\n' | b'\r') {
+        at += 1;
+    }
+    at
+}
+
+/// The JSON string starting at `at` (its opening quote) and the offset after its
+/// closing quote, when it has no escape.
+fn plain_string(line: &str, at: usize) -> Option<(&str, usize)> {
+    let bytes = line.as_bytes();
+    if bytes.get(at) != Some(&b'"') {
+        return None;
+    }
+    let start = at + 1;
+    let end = start + memchr::memchr2(b'"', b'\\', &bytes[start..])?;
+    if bytes[end] != b'"' {
+        return None;
+    }
+    Some((&line[start..end], end + 1))
+}
+
+/// The JSON integer starting at `at`, as its text, and the offset after it.
+/// Fractions, exponents, `-0` and leading zeros are left to the full parser,
+/// which writes numbers in its own form.
+fn plain_integer(bytes: &[u8], at: usize) -> Option<(Option<&str>, usize)> {
+    let digits_start = if bytes[at] == b'-' { at + 1 } else { at };
+    let digits = bytes[digits_start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let end = digits_start + digits;
+    let leading_zero =
+        bytes[digits_start..end].starts_with(b"0") && (digits > 1 || at != digits_start);
+    if digits == 0 || leading_zero || matches!(bytes.get(end), Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let text = std::str::from_utf8(&bytes[at..end]).ok()?;
+    Some((Some(text), end))
 }
 
 #[cfg(test)]
@@ -848,6 +998,51 @@ impl<'de> Visitor<'de> for ValueVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flat_record_matches_full_parser() {
+        let records: &[&[u8]] = &[
+            br#"{"event_time":"2026-01-01T00:00:00Z","identity":"svc-a","status_code":403,"ok":true,"x":null}"#,
+            br#" { "Identity" : "  svc-b  " , "identity" : "second" , "service" : "" } "#,
+            br#"{"event_time":1764460800000,"status_code":-12,"decision":false}"#,
+            br#"{}"#,
+        ];
+        for bytes in records {
+            let flat = parse_flat_record(bytes, InputKind::Logs).expect("the flat parser reads it");
+            let full = parse_record(bytes, InputKind::Logs).unwrap();
+            assert_eq!(
+                flat.fields,
+                full.fields,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+            assert_eq!(flat.mask, full.mask, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn flat_record_leaves_other_shapes_to_full_parser() {
+        let records: &[&[u8]] = &[
+            br#"{"identity":"a\"b"}"#,
+            br#"{"status_code":403.0}"#,
+            br#"{"status_code":1e3}"#,
+            br#"{"status_code":0123}"#,
+            br#"{"status_code":-0}"#,
+            br#"{"extra":{"x":1}}"#,
+            br#"{"identity":"a"} trailing"#,
+            br#"{"identity":"a",}"#,
+            br#"{"identity":"a""#,
+            b"{\"identity\":\"a\tb\"}",
+            br#"[1]"#,
+        ];
+        for bytes in records {
+            assert!(
+                parse_flat_record(bytes, InputKind::Logs).is_none(),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
 
     #[test]
     fn record_keys_match_any_case() {

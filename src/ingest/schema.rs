@@ -38,6 +38,14 @@ impl InputKind {
 
     /// Finds the index of a native column, matching case-insensitively.
     pub fn column_index(self, name: &str) -> Option<usize> {
+        // Most files spell the columns exactly; that check is the cheap one, and
+        // comparing bytes inline avoids a library call per column.
+        let exact = |column: &&str| {
+            column.len() == name.len() && column.bytes().zip(name.bytes()).all(|(a, b)| a == b)
+        };
+        if let Some(index) = self.columns().iter().position(exact) {
+            return Some(index);
+        }
         let name = name.trim();
         self.columns()
             .iter()

@@ -201,9 +201,7 @@ fn summary_schema() -> Schema {
             let dtype = match column_type(index) {
                 ColumnType::Text => DataType::String,
                 ColumnType::Integer => DataType::Int64,
-                ColumnType::Time => {
-                    DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
-                }
+                ColumnType::Time => DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC)),
             };
             Field::new((*name).into(), dtype)
         })
@@ -319,32 +317,35 @@ pub fn read_all<'c>(
             pattern: patterns.join(" "),
         });
     }
-    // Each worker folds whole files into its own accumulator, so rows are merged
-    // across files as they are read and only a few accumulators meet at the end.
-    let merged = files
+    // Each worker thread folds the files it reads into its own slot, so rows
+    // are merged across files as they are read and only a few accumulators meet
+    // at the end. A slot is locked only after its file is decoded: decoding uses
+    // rayon and polars pools, and a thread waiting inside them may run another
+    // file's task, which would deadlock on a slot held across the decoding.
+    let last = rayon::current_num_threads();
+    let slots: Vec<std::sync::Mutex<SummaryOutcome<'c>>> = (0..=last)
+        .map(|_| std::sync::Mutex::new(SummaryOutcome::new(context)))
+        .collect();
+    files
         .into_par_iter()
-        .fold(
-            || Ok(SummaryOutcome::new(context)),
-            |outcome: Result<SummaryOutcome<'c>>, mut file| {
-                let mut outcome = outcome?;
-                let (rejects, notes) = read(&mut file, &mut outcome.data)?;
-                outcome.files.push(file);
-                outcome.rejects.extend(rejects);
-                outcome.notes.add(&notes);
-                Ok(outcome)
-            },
-        )
-        .reduce(
-            || Ok(SummaryOutcome::new(context)),
-            |a, b| {
-                let (mut a, b) = (a?, b?);
-                super::Accumulator::merge(&mut a.data, b.data);
-                a.files.extend(b.files);
-                a.rejects.extend(b.rejects);
-                a.notes.add(&b.notes);
-                Ok(a)
-            },
-        )?;
+        .try_for_each(|mut file| -> Result<()> {
+            let (rejects, notes) = read(&mut file, &slots)?;
+            let mut slot = lock_own_slot(&slots);
+            slot.files.push(file);
+            slot.rejects.extend(rejects);
+            slot.notes.add(&notes);
+            Ok(())
+        })?;
+    let mut outcomes = slots
+        .into_iter()
+        .map(|slot| slot.into_inner().expect("no worker panicked"));
+    let mut merged = outcomes.next().expect("at least one slot");
+    for outcome in outcomes {
+        super::Accumulator::merge(&mut merged.data, outcome.data);
+        merged.files.extend(outcome.files);
+        merged.rejects.extend(outcome.rejects);
+        merged.notes.add(&outcome.notes);
+    }
     let SummaryOutcome {
         data,
         mut files,
@@ -431,10 +432,23 @@ impl MergeNotes {
     }
 }
 
-/// Reads one summary file into `accumulator`, returning its rejected rows.
+/// Locks the calling thread's slot. The caller must start no rayon or polars
+/// work while it holds the lock (see `read_all`).
+fn lock_own_slot<'s, 'c>(
+    slots: &'s [std::sync::Mutex<SummaryOutcome<'c>>],
+) -> std::sync::MutexGuard<'s, SummaryOutcome<'c>> {
+    let last = slots.len() - 1;
+    let index = rayon::current_thread_index().map_or(last, |index| index.min(last));
+    slots[index]
+        .lock()
+        .expect("no worker panics while holding its slot")
+}
+
+/// Reads one summary file into the calling thread's slot, returning its
+/// rejected rows.
 fn read(
     file: &mut InputFile,
-    accumulator: &mut LogAccumulator<'_>,
+    slots: &[std::sync::Mutex<SummaryOutcome<'_>>],
 ) -> Result<(Vec<Reject>, MergeNotes)> {
     let path = file.path.clone();
     let bytes = file.read_with(|stream| {
@@ -484,8 +498,9 @@ fn read(
     let columns = SummaryColumns::new(&frame, &sources).map_err(parquet_error)?;
 
     let name: Arc<str> = Arc::from(path.as_str());
+    let mut slot = lock_own_slot(slots);
     let mut merger = Merger {
-        accumulator,
+        accumulator: &mut slot.data,
         file: name.clone(),
         origins: HashMap::new(),
         notes: MergeNotes::default(),
@@ -580,7 +595,11 @@ fn time_millis(series: &Series) -> PolarsResult<Int64Chunked> {
         DataType::String => Ok(series
             .str()?
             .iter()
-            .map(|value| value.and_then(|text| Timestamp::parse(text).ok()).map(|t| t.0))
+            .map(|value| {
+                value
+                    .and_then(|text| Timestamp::parse(text).ok())
+                    .map(|t| t.0)
+            })
             .collect()),
         _ => Ok(series.cast(&DataType::Int64)?.i64()?.rechunk().into_owned()),
     }
@@ -605,7 +624,8 @@ impl Merger<'_, '_> {
             kind::DENIED => self.add_denied(columns, row),
             kind::TRACE => self.add_trace(columns, row),
             kind::INPUT => {
-                self.notes.source_rejects += columns.integer(ROWS_REJECTED, row).unwrap_or(0) as u64;
+                self.notes.source_rejects +=
+                    columns.integer(ROWS_REJECTED, row).unwrap_or(0) as u64;
                 Ok(())
             }
             kind::WINDOW => {
@@ -615,7 +635,9 @@ impl Merger<'_, '_> {
             }
             other => Err((
                 "kind",
-                format!("unknown row kind `{other}`; expected access, denied, trace, input or window"),
+                format!(
+                    "unknown row kind `{other}`; expected access, denied, trace, input or window"
+                ),
             )),
         }
     }
@@ -698,7 +720,8 @@ impl Merger<'_, '_> {
             origin,
         };
         if first_segment == last_segment {
-            self.accumulator.add_summary_row(values, first_segment, stats);
+            self.accumulator
+                .add_summary_row(values, first_segment, stats);
             return Ok(());
         }
         // NOTE: a row whose events span a grant or credential boundary is split
@@ -719,7 +742,8 @@ impl Merger<'_, '_> {
             last: first,
             ..stats
         };
-        self.accumulator.add_summary_row(values, first_segment, head);
+        self.accumulator
+            .add_summary_row(values, first_segment, head);
         self.accumulator.add_summary_row(values, last_segment, tail);
         Ok(())
     }
@@ -796,7 +820,11 @@ impl Merger<'_, '_> {
         identity: &str,
         count_templated: bool,
     ) -> Cow<'r, str> {
-        let raw_paths = self.accumulator.context().raw_path_identities.contains(identity);
+        let raw_paths = self
+            .accumulator
+            .context()
+            .raw_path_identities
+            .contains(identity);
         match columns.text(PATH, row) {
             "" => {
                 let endpoint = columns.text(ENDPOINT, row);
@@ -832,18 +860,25 @@ impl Merger<'_, '_> {
     }
 }
 
-fn required<'r>(columns: &'r SummaryColumns, column: usize, row: usize) -> Result<&'r str, RowProblem> {
+fn required(columns: &SummaryColumns, column: usize, row: usize) -> Result<&str, RowProblem> {
     match columns.text(column, row) {
-        "" => Err((SUMMARY_COLUMNS[column], "missing required value".to_string())),
+        "" => Err((
+            SUMMARY_COLUMNS[column],
+            "missing required value".to_string(),
+        )),
         value => Ok(value),
     }
 }
 
-fn required_time(columns: &SummaryColumns, column: usize, row: usize) -> Result<Timestamp, RowProblem> {
-    columns
-        .integer(column, row)
-        .map(Timestamp)
-        .ok_or((SUMMARY_COLUMNS[column], "missing or invalid timestamp".to_string()))
+fn required_time(
+    columns: &SummaryColumns,
+    column: usize,
+    row: usize,
+) -> Result<Timestamp, RowProblem> {
+    columns.integer(column, row).map(Timestamp).ok_or((
+        SUMMARY_COLUMNS[column],
+        "missing or invalid timestamp".to_string(),
+    ))
 }
 
 fn decision(columns: &SummaryColumns, row: usize) -> Result<Decision, RowProblem> {

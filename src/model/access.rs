@@ -108,7 +108,17 @@ impl AccessStats {
     }
 
     fn add_request_id(&mut self, request_id: &str) {
-        if request_id.is_empty() || self.request_ids.iter().any(|known| known == request_id) {
+        // Checked first because it settles most events of a busy row with one
+        // comparison: ids at or above the largest of a full sample are not kept.
+        let full = self.request_ids.len() >= SAMPLE_REQUEST_IDS;
+        if request_id.is_empty()
+            || (full
+                && self
+                    .request_ids
+                    .last()
+                    .is_some_and(|largest| request_id >= largest.as_str()))
+            || self.request_ids.iter().any(|known| known == request_id)
+        {
             return;
         }
         if self.request_ids.len() < SAMPLE_REQUEST_IDS {
