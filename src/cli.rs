@@ -31,7 +31,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read the inputs, run the rules and write findings, manifest and rejects.
+    /// Read the inputs, run the rules, and write findings, the register, remediation, POA&M and report.
     Run(RunArgs),
     /// Read the inputs and report row counts and rejects; write nothing.
     Validate(InputArgs),
