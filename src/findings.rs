@@ -52,7 +52,7 @@ impl FindingKey {
         "covered_finding_id",
     ];
 
-    /// The key values, in [`FindingKey::COLUMNS`] order.
+    /// Returns the key values, in [`FindingKey::COLUMNS`] order.
     pub fn values(&self) -> [&str; 14] {
         [
             &self.environment,
@@ -72,7 +72,7 @@ impl FindingKey {
         ]
     }
 
-    /// The operation the key names: its action, else `METHOD endpoint`.
+    /// Returns the operation the key names: its action, else `METHOD endpoint`.
     pub fn operation(&self) -> String {
         if !self.action.is_empty() {
             self.action.clone()
@@ -107,7 +107,7 @@ fn abbreviation(rule: &str) -> String {
         .collect()
 }
 
-/// Where a finding stands in the review.
+/// The state of a finding in the review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {

@@ -1,5 +1,5 @@
 //! Rules judged from API test results: whether services authenticate and
-//! authorise as policy says, and how they deny.
+//! authorise as policy requires, and how they deny.
 
 use crate::findings::{Finding, FindingKey, FindingSet, Hits};
 use crate::model::{CredentialState, Decision, Expected, TestResult};
@@ -136,7 +136,7 @@ pub fn silent_auth_fallback(evidence: &Evidence<'_>, rule: &Rule) -> Vec<Finding
     findings.finish(evidence.inventory)
 }
 
-/// A test that policy says must be denied and that got an unclear denial.
+/// A test that policy requires to be denied and that got an unclear denial.
 pub fn unclear_denial(evidence: &Evidence<'_>, rule: &Rule) -> Vec<Finding> {
     let mut findings = FindingSet::new(rule);
     for test in tests(evidence) {

@@ -27,7 +27,7 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// The grant as written in the export: its action pattern when it has one,
+    /// Returns the grant as written in the export: its action pattern when it has one,
     /// else `METHOD ENDPOINT-PATTERN`, else `*` for a grant of a whole service.
     pub fn text(&self) -> String {
         if let Some(action) = &self.action {
@@ -46,7 +46,7 @@ impl Grant {
         }
     }
 
-    /// The environment as written for keys: `*` when it spans every environment.
+    /// Returns the environment as written for keys: `*` when it spans every environment.
     pub fn environment_text(&self) -> &str {
         if self.environment.is_empty() {
             "*"
@@ -55,7 +55,7 @@ impl Grant {
         }
     }
 
-    /// The service as written for keys: `*` when it spans every service.
+    /// Returns the service as written for keys: `*` when it spans every service.
     pub fn service_text(&self) -> &str {
         if self.service.is_empty() {
             "*"
@@ -64,7 +64,7 @@ impl Grant {
         }
     }
 
-    /// Whether the grant is in force at `time`: started, and neither revoked nor
+    /// Tells whether the grant is in force at `time`: started, and neither revoked nor
     /// disabled by then.
     pub fn valid_at(&self, time: Timestamp) -> bool {
         if self.granted_at.is_some_and(|start| start > time) {
@@ -77,13 +77,13 @@ impl Grant {
         }
     }
 
-    /// Whether the grant applies to this environment and service.
+    /// Tells whether the grant applies to this environment and service.
     pub fn matches_scope(&self, environment: &str, service: &str) -> bool {
         (self.environment.is_empty() || self.environment == environment)
             && (self.service.is_empty() || self.service == service)
     }
 
-    /// Whether the grant covers an operation, ignoring time and scope. An action
+    /// Tells whether the grant covers an operation, ignoring time and scope. An action
     /// pattern covers a request with a matching action; an endpoint pattern covers a
     /// request with a matching method and path. A grant with neither covers the whole
     /// service.
@@ -107,7 +107,7 @@ impl Grant {
         false
     }
 
-    /// Whether any of the grant's patterns is a wildcard.
+    /// Tells whether any of the grant's patterns is a wildcard.
     pub fn is_wildcard(&self) -> bool {
         self.action.as_ref().is_some_and(ActionPattern::is_wildcard)
             || self.endpoint.as_ref().is_some_and(PathPattern::is_wildcard)
@@ -144,7 +144,7 @@ pub struct Identity {
     pub needs_raw_paths: bool,
 }
 
-/// Everything the entitlement export says, indexed by identity.
+/// The contents of the entitlement export, indexed by identity.
 #[derive(Debug, Default)]
 pub struct Inventory {
     pub identities: BTreeMap<String, Identity>,
@@ -202,7 +202,7 @@ impl Inventory {
         inventory
     }
 
-    /// The grants of an identity, or none when it is unknown.
+    /// Iterates over the grants of an identity, or none when it is unknown.
     pub fn grants_of<'a>(&'a self, identity: &str) -> impl Iterator<Item = &'a Grant> + 'a {
         self.identities
             .get(identity)
@@ -210,7 +210,7 @@ impl Inventory {
             .flat_map(|identity| identity.grants.iter().map(|&index| &self.grants[index]))
     }
 
-    /// The times at which some grant or credential of the identity starts or ends:
+    /// Lists the times at which some grant or credential of the identity starts or ends:
     /// within two consecutive boundaries, whether a grant covers a request does not
     /// change.
     pub fn boundaries(&self, identity: &str, credential_grace_seconds: i64) -> Vec<Timestamp> {

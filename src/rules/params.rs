@@ -44,7 +44,7 @@ impl ParamType {
     }
 }
 
-/// The parameters of each rule that has any.
+/// Returns the parameters a rule accepts, with their types.
 pub fn accepted_params(rule: &str) -> &'static [(&'static str, ParamType)] {
     use ParamType::*;
     match rule {
@@ -268,7 +268,7 @@ impl Params {
             .unwrap_or_else(|| panic!("parameter `{name}` is declared and has a built-in default"))
     }
 
-    /// A list-of-strings parameter.
+    /// Returns a list-of-strings parameter.
     pub fn words(&self, name: &str) -> &[String] {
         match self.get(name) {
             ParamValue::Words(words) => words,
@@ -276,7 +276,7 @@ impl Params {
         }
     }
 
-    /// A list-of-patterns parameter.
+    /// Returns a list-of-patterns parameter.
     pub fn patterns(&self, name: &str) -> &[Regex] {
         match self.get(name) {
             ParamValue::Patterns(patterns) => patterns,
@@ -284,7 +284,7 @@ impl Params {
         }
     }
 
-    /// A duration parameter, in seconds.
+    /// Returns a duration parameter, in seconds.
     pub fn seconds(&self, name: &str) -> i64 {
         match self.get(name) {
             ParamValue::Seconds(seconds) => *seconds,
@@ -292,7 +292,7 @@ impl Params {
         }
     }
 
-    /// A count parameter.
+    /// Returns a count parameter.
     pub fn count(&self, name: &str) -> u64 {
         match self.get(name) {
             ParamValue::Count(count) => *count,
@@ -300,7 +300,7 @@ impl Params {
         }
     }
 
-    /// A share parameter.
+    /// Returns a share parameter.
     pub fn share(&self, name: &str) -> f64 {
         match self.get(name) {
             ParamValue::Share(share) => *share,
@@ -308,7 +308,7 @@ impl Params {
         }
     }
 
-    /// A flag parameter.
+    /// Returns a flag parameter.
     pub fn flag(&self, name: &str) -> bool {
         match self.get(name) {
             ParamValue::Flag(flag) => *flag,
@@ -324,7 +324,7 @@ impl Params {
         }
     }
 
-    /// A severity-table parameter.
+    /// Returns a severity-table parameter.
     pub fn severities(&self, name: &str) -> &BTreeMap<String, Severity> {
         match self.get(name) {
             ParamValue::Severities(severities) => severities,
